@@ -5,6 +5,7 @@
 
 #include <mutex>
 
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 
 namespace rekey {
