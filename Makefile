@@ -1,0 +1,53 @@
+# rekey: the two commands are `make run` and `make test`. See README.md.
+SHELL := /bin/bash
+export CCACHE_BASEDIR := $(CURDIR)
+export CCACHE_NOHASHDIR := true
+export CCACHE_DIR ?= $(HOME)/.ccache
+
+REKEY_ADDR_DEV ?= 127.0.0.1:8200
+DEV_DIR ?= $(CURDIR)/.rekey-dev
+
+.PHONY: run test build release asan deps bench clean format
+
+## make run: install what is missing, build release, start a dev server.
+run: 
+	@scripts/install-deps build
+	@cmake --preset release >/dev/null
+	@cmake --build --preset release --target rekey
+	@exec build/release/src/app/rekey server --dev --listen $(REKEY_ADDR_DEV) --data-dir $(DEV_DIR)
+
+## make test: install what is missing, build, run every test (unit + integration).
+test:
+	@scripts/install-deps build test
+	@cmake --preset debug >/dev/null
+	@cmake --build --preset debug
+	@scripts/run-tests build/debug
+
+build:
+	@scripts/install-deps build
+	@cmake --preset debug >/dev/null
+	@cmake --build --preset debug
+
+release:
+	@scripts/install-deps build
+	@cmake --preset release >/dev/null
+	@cmake --build --preset release
+
+asan:
+	@scripts/install-deps build test
+	@cmake --preset asan >/dev/null
+	@cmake --build --preset asan
+	@scripts/run-tests build/asan
+
+## make bench: release build, then KV v2 reads/writes against nginx and raw fsync.
+bench:
+	@scripts/install-deps build bench
+	@cmake --preset release >/dev/null
+	@cmake --build --preset release --target rekey
+	@bench/kv_vs_nginx.sh build/release/src/app/rekey
+
+format:
+	@git ls-files '*.cc' '*.h' | xargs clang-format -i
+
+clean:
+	rm -rf build

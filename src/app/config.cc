@@ -1,0 +1,121 @@
+#include "app/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <filesystem>
+#include <set>
+
+#include "core/strings.h"
+
+namespace rekey::app {
+namespace {
+
+absl::Status Bad(const std::string& key, const std::string& expected) {
+  return absl::InvalidArgumentError(
+      rekey::StrCat("config: invalid value for \"", key, "\": expected ", expected));
+}
+
+absl::Status CheckKeys(const YAML::Node& node, const std::string& where,
+                       const std::set<std::string>& allowed) {
+  for (const auto& kv : node) {
+    std::string key = kv.first.as<std::string>();
+    if (!allowed.contains(key)) {
+      return absl::InvalidArgumentError(
+          rekey::StrCat("config: unknown key \"", where, key, "\""));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<absl::Duration> Duration(const YAML::Node& n, const std::string& key) {
+  absl::Duration d;
+  std::string text = n.as<std::string>();
+  if (!absl::ParseDuration(ToAbsl(text), &d) || d <= absl::ZeroDuration() ||
+      d == absl::InfiniteDuration()) {
+    return Bad(key, "a positive duration such as \"30s\"");
+  }
+  return d;
+}
+
+absl::StatusOr<ServerConfig> Parse(const YAML::Node& root, ServerConfig c) {
+  if (!root.IsDefined() || root.IsNull()) return c;
+  if (!root.IsMap()) return absl::InvalidArgumentError("config: the top level must be a mapping");
+  if (absl::Status s = CheckKeys(root, "",
+                                 {"listen", "tls", "data_dir", "storage", "root_key_file",
+                                  "log_level", "access_log", "addr_file", "limits"});
+      !s.ok()) {
+    return s;
+  }
+  if (const YAML::Node n = root["listen"]) {
+    c.listen.clear();
+    if (n.IsScalar()) c.listen.push_back(n.as<std::string>());
+    else if (n.IsSequence()) {
+      for (const auto& item : n) c.listen.push_back(item.as<std::string>());
+    } else {
+      return Bad("listen", "an address or a list of addresses");
+    }
+    if (c.listen.empty()) return Bad("listen", "at least one address");
+  }
+  if (const YAML::Node n = root["tls"]) {
+    if (!n.IsMap()) return Bad("tls", "a mapping with cert_file and key_file");
+    if (absl::Status s = CheckKeys(n, "tls.", {"cert_file", "key_file"}); !s.ok()) return s;
+    if (n["cert_file"]) c.tls_cert_file = n["cert_file"].as<std::string>();
+    if (n["key_file"]) c.tls_key_file = n["key_file"].as<std::string>();
+  }
+  if (root["data_dir"]) c.data_dir = root["data_dir"].as<std::string>();
+  if (root["storage"]) {
+    c.storage = root["storage"].as<std::string>();
+    if (c.storage != "sqlite") return Bad("storage", "\"sqlite\" (the only backend so far)");
+  }
+  if (root["root_key_file"]) c.root_key_file = root["root_key_file"].as<std::string>();
+  if (root["log_level"]) c.log_level = root["log_level"].as<std::string>();
+  if (root["access_log"]) c.access_log = root["access_log"].as<bool>();
+  if (root["addr_file"]) c.addr_file = root["addr_file"].as<std::string>();
+  if (const YAML::Node l = root["limits"]) {
+    if (!l.IsMap()) return Bad("limits", "a mapping");
+    if (absl::Status s = CheckKeys(l, "limits.",
+                                   {"io_threads", "blocking_threads", "max_body_bytes",
+                                    "max_header_bytes", "read_timeout", "idle_timeout",
+                                    "max_pipelined", "max_connections"});
+        !s.ok()) {
+      return s;
+    }
+    if (l["io_threads"]) c.io_threads = l["io_threads"].as<int>();
+    if (l["blocking_threads"]) c.blocking_threads = l["blocking_threads"].as<int>();
+    if (l["max_body_bytes"]) c.max_body_bytes = l["max_body_bytes"].as<size_t>();
+    if (l["max_header_bytes"]) c.max_header_bytes = l["max_header_bytes"].as<size_t>();
+    if (l["max_pipelined"]) c.max_pipelined = l["max_pipelined"].as<int>();
+    if (l["max_connections"]) c.max_connections = l["max_connections"].as<int>();
+    if (l["read_timeout"]) {
+      absl::StatusOr<absl::Duration> d = Duration(l["read_timeout"], "limits.read_timeout");
+      if (!d.ok()) return d.status();
+      c.read_timeout = *d;
+    }
+    if (l["idle_timeout"]) {
+      absl::StatusOr<absl::Duration> d = Duration(l["idle_timeout"], "limits.idle_timeout");
+      if (!d.ok()) return d.status();
+      c.idle_timeout = *d;
+    }
+  }
+  static const std::set<std::string> kLevels = {"trace", "debug", "info", "warn", "error", "off"};
+  if (!kLevels.contains(c.log_level)) {
+    return Bad("log_level", "one of trace, debug, info, warn, error, off");
+  }
+  return c;
+}
+
+}  // namespace
+
+absl::StatusOr<ServerConfig> LoadConfigFile(const std::string& path, ServerConfig base) {
+  if (!std::filesystem::exists(path)) {
+    return absl::NotFoundError(rekey::StrCat("config file ", path, " does not exist"));
+  }
+  try {
+    return Parse(YAML::LoadFile(path), std::move(base));
+  } catch (const YAML::Exception& e) {
+    // yaml-cpp's messages give line and column, never a value.
+    return absl::InvalidArgumentError(rekey::StrCat("config file ", path, ": ", e.what()));
+  }
+}
+
+}  // namespace rekey::app

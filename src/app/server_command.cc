@@ -1,0 +1,300 @@
+#include "app/server_command.h"
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include "api/http/server.h"
+#include "api/vault/vault_handler.h"
+#include "app/config.h"
+#include "auth/token_store.h"
+#include "core/clock.h"
+#include "core/status_macros.h"
+#include "core/strings.h"
+#include "crypto/generators.h"
+#include "crypto/os_random.h"
+#include "secrets/secrets_service.h"
+#include "storage/encrypted_store.h"
+#include "storage/seal.h"
+#include "storage/sqlite_store.h"
+
+namespace rekey::app {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr char kDbFile[] = "rekey.db";
+constexpr char kRootKeyFile[] = "root.key";
+constexpr char kClusterIdKey[] = "sys/cluster-id";
+
+// Everything a running server owns, in construction order.
+struct Core {
+  RealClock clock;
+  crypto::OsRandom random;
+  SecretBytes root_key;
+  std::unique_ptr<storage::SqliteStore> raw;
+  std::unique_ptr<crypto::Keyset> keyring;
+  std::unique_ptr<storage::EncryptedStore> barrier;
+  std::string cluster_id;
+};
+
+void SetUpLogging(const std::string& level) {
+  auto logger = spdlog::stderr_color_mt("rekey");
+  spdlog::set_default_logger(logger);
+  spdlog::set_level(spdlog::level::from_str(level));
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z [%l] %v");
+}
+
+std::string RootKeyPath(const ServerConfig& config) {
+  if (const char* env = std::getenv("REKEY_ROOT_KEY_FILE"); env != nullptr && *env != '\0') {
+    return env;
+  }
+  if (!config.root_key_file.empty()) return config.root_key_file;
+  return (fs::path(config.data_dir) / kRootKeyFile).string();
+}
+
+std::string InitHint(const std::string& data_dir) {
+  return rekey::StrCat("run `rekey operator init --data-dir ", data_dir,
+                       "` first (or `rekey server --dev` for a throwaway dev server)");
+}
+
+// Opens the store in `config.data_dir`. With `create`, a missing store and root key are made
+// (dev mode and operator init); otherwise both must exist.
+absl::StatusOr<std::unique_ptr<Core>> OpenCore(const ServerConfig& config, bool create) {
+  auto core = std::make_unique<Core>();
+  const std::string db_path = (fs::path(config.data_dir) / kDbFile).string();
+  const std::string key_path = RootKeyPath(config);
+  std::error_code ec;
+  if (create) {
+    fs::create_directories(config.data_dir, ec);
+    if (ec) {
+      return absl::PermissionDeniedError(
+          rekey::StrCat("cannot create data dir ", config.data_dir, ": ", ec.message()));
+    }
+    ::chmod(config.data_dir.c_str(), 0700);
+  } else if (!fs::is_directory(config.data_dir, ec)) {
+    return absl::FailedPreconditionError(rekey::StrCat("data dir ", config.data_dir,
+                                                       " does not exist: ", InitHint(config.data_dir)));
+  }
+  const bool had_db = fs::exists(db_path, ec);
+  if (!had_db && !create) {
+    return absl::FailedPreconditionError(rekey::StrCat(
+        "data dir ", config.data_dir, " holds no rekey store: ", InitHint(config.data_dir)));
+  }
+
+  absl::StatusOr<SecretBytes> root_key = storage::ReadRootKeyFile(key_path);
+  if (root_key.status().code() == absl::StatusCode::kNotFound && create && !had_db) {
+    core->root_key = storage::GenerateRootKey(core->random);
+    RETURN_IF_ERROR(storage::WriteRootKeyFile(key_path, core->root_key));
+  } else if (!root_key.ok()) {
+    if (root_key.status().code() == absl::StatusCode::kNotFound) {
+      return absl::FailedPreconditionError(rekey::StrCat(
+          root_key.status().message(),
+          ": set REKEY_ROOT_KEY_FILE or root_key_file to the key this store was initialised with"));
+    }
+    return root_key.status();
+  } else {
+    core->root_key = std::move(*root_key);
+  }
+
+  storage::SqliteStoreOptions options;
+  options.create_if_missing = create;
+  ASSIGN_OR_RETURN(core->raw, storage::SqliteStore::Open(db_path, options));
+
+  absl::StatusOr<std::unique_ptr<crypto::Keyset>> keyring =
+      storage::UnsealKeyring(*core->raw, core->root_key, core->random, core->clock);
+  if (keyring.status().code() == absl::StatusCode::kFailedPrecondition && create) {
+    keyring = storage::InitializeKeyring(*core->raw, core->root_key, core->random, core->clock);
+  } else if (keyring.status().code() == absl::StatusCode::kFailedPrecondition) {
+    return absl::FailedPreconditionError(rekey::StrCat("the store in ", config.data_dir,
+                                                       " is not initialised: ",
+                                                       InitHint(config.data_dir)));
+  } else if (keyring.status().code() == absl::StatusCode::kPermissionDenied) {
+    return absl::PermissionDeniedError(rekey::StrCat("root key ", key_path,
+                                                     " does not match the store in ",
+                                                     config.data_dir));
+  }
+  RETURN_IF_ERROR(keyring.status());
+  core->keyring = std::move(*keyring);
+  core->barrier = std::make_unique<storage::EncryptedStore>(*core->raw, *core->keyring);
+
+  ASSIGN_OR_RETURN(auto cluster, core->barrier->Get(kClusterIdKey));
+  if (cluster.has_value()) {
+    core->cluster_id = std::string(cluster->value.Reveal());
+  } else {
+    core->cluster_id = crypto::GenerateUuidV4(core->random);
+    storage::WriteBatch batch;
+    batch.Put(kClusterIdKey, SecretBytes(core->cluster_id));
+    RETURN_IF_ERROR(core->barrier->Commit(batch).status());
+  }
+  return core;
+}
+
+absl::StatusOr<ServerConfig> ResolveConfig(const ServerFlags& flags) {
+  ServerConfig config;
+  if (!flags.config_file.empty()) {
+    ASSIGN_OR_RETURN(config, LoadConfigFile(flags.config_file));
+  }
+  if (!flags.listen.empty()) config.listen = flags.listen;
+  if (!flags.data_dir.empty()) config.data_dir = flags.data_dir;
+  if (!flags.addr_file.empty()) config.addr_file = flags.addr_file;
+  if (!flags.log_level.empty()) config.log_level = flags.log_level;
+  if (config.data_dir.empty()) {
+    if (!flags.dev) {
+      return absl::InvalidArgumentError(
+          "no data dir: pass --data-dir or set data_dir in the config file");
+    }
+    std::string tmpl = (fs::temp_directory_path() / "rekey-dev-XXXXXX").string();
+    if (::mkdtemp(tmpl.data()) == nullptr) {
+      return absl::UnavailableError("cannot create a temporary data dir for --dev");
+    }
+    config.data_dir = tmpl;
+  }
+  return config;
+}
+
+absl::Status WriteAddrFile(const std::string& path, const std::string& address) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << address << "\n";
+    if (!out) return absl::UnavailableError(rekey::StrCat("cannot write addr file ", path));
+  }
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
+  if (ec) return absl::UnavailableError(rekey::StrCat("cannot write addr file ", path));
+  return absl::OkStatus();
+}
+
+void PrintDevBanner(const std::string& url, const std::string& data_dir,
+                    std::string_view root_token) {
+  std::cout << "\n"
+            << "rekey dev server is running. It is not for production: the root key sits next to\n"
+            << "the data it protects.\n\n"
+            << "  Address:    " << url << "\n"
+            << "  Root token: " << root_token << "\n"
+            << "  Data dir:   " << data_dir << "\n\n"
+            << "Try, in another shell:\n\n"
+            << "  export REKEY_ADDR=" << url << " REKEY_TOKEN=" << root_token << "\n"
+            << "  build/release/src/app/rekey kv put hello/world password=s3cr3t\n"
+            << "  build/release/src/app/rekey kv get hello/world\n"
+            << "  curl -s -H \"X-Vault-Token: $REKEY_TOKEN\" " << url
+            << "/v1/secret/data/hello/world\n\n"
+            << "Stop with Ctrl-C.\n"
+            << std::endl;
+}
+
+int Fail(const absl::Status& status) {
+  std::cerr << "rekey: " << status.message() << std::endl;
+  return 1;
+}
+
+}  // namespace
+
+int RunServer(const ServerFlags& flags) {
+  absl::StatusOr<ServerConfig> config = ResolveConfig(flags);
+  if (!config.ok()) return Fail(config.status());
+  SetUpLogging(config->log_level);
+
+  absl::StatusOr<std::unique_ptr<Core>> opened = OpenCore(*config, /*create=*/flags.dev);
+  if (!opened.ok()) return Fail(opened.status());
+  Core& core = **opened;
+
+  secrets::SecretsService kv(*core.barrier, core.clock, core.random, "secret");
+  auth::TokenStore tokens(*core.barrier, core.clock, core.random);
+
+  std::string shown_token;
+  if (flags.dev) {
+    if (!flags.dev_root_token.empty()) {
+      if (absl::Status s = tokens.EnsureRootToken(SecretBytes(flags.dev_root_token)); !s.ok()) {
+        return Fail(s);
+      }
+      shown_token = flags.dev_root_token;
+    } else {
+      absl::StatusOr<SecretBytes> token = tokens.CreateRootToken("root");
+      if (!token.ok()) return Fail(token.status());
+      shown_token = std::string(token->Reveal());
+    }
+  } else if (!flags.dev_root_token.empty()) {
+    return Fail(absl::InvalidArgumentError("--dev-root-token needs --dev"));
+  }
+
+  api::VaultHandler handler(kv, tokens, core.clock,
+                            api::VaultHandlerOptions{.cluster_id = core.cluster_id});
+  http::ServerOptions options;
+  options.listen = config->listen;
+  options.io_threads = config->io_threads;
+  options.blocking_threads = config->blocking_threads;
+  options.max_body_bytes = config->max_body_bytes;
+  options.max_header_bytes = config->max_header_bytes;
+  options.read_timeout = config->read_timeout;
+  options.idle_timeout = config->idle_timeout;
+  options.max_pipelined = config->max_pipelined;
+  options.max_connections = config->max_connections;
+  options.tls_cert_file = config->tls_cert_file;
+  options.tls_key_file = config->tls_key_file;
+  options.access_log = config->access_log;
+  absl::StatusOr<std::unique_ptr<http::Server>> server = http::Server::Create(options, handler);
+  if (!server.ok()) return Fail(server.status());
+  (*server)->Start();
+
+  const std::vector<std::string> bound = (*server)->BoundAddresses();
+  const std::string scheme = config->tls_cert_file.empty() ? "http" : "https";
+  const std::string url = rekey::StrCat(scheme, "://", bound.front());
+  for (const std::string& address : bound) {
+    spdlog::info("listening on {}://{}", scheme, address);
+  }
+  spdlog::info("data dir {}, storage sqlite, cluster {}", config->data_dir, core.cluster_id);
+  if (!config->addr_file.empty()) {
+    if (absl::Status s = WriteAddrFile(config->addr_file, bound.front()); !s.ok()) {
+      (*server)->Shutdown(absl::ZeroDuration());
+      return Fail(s);
+    }
+  }
+  if (flags.dev) PrintDevBanner(url, config->data_dir, shown_token);
+  SecureWipe(shown_token);
+
+  http::WaitForShutdownSignal();
+  spdlog::info("shutting down: finishing in-flight requests");
+  (*server)->Shutdown(absl::Seconds(10));
+  if (absl::Status s = storage::SaveKeyring(*core.raw, *core.keyring, core.root_key, core.random);
+      !s.ok()) {
+    spdlog::warn("could not save keyring usage counters: {}", ToStd(s.message()));
+  }
+  spdlog::info("stopped");
+  return 0;
+}
+
+int RunOperatorInit(const std::string& data_dir_flag, const std::string& config_file) {
+  ServerFlags flags;
+  flags.config_file = config_file;
+  flags.data_dir = data_dir_flag;
+  absl::StatusOr<ServerConfig> config = ResolveConfig(flags);
+  if (!config.ok()) return Fail(config.status());
+  std::error_code ec;
+  if (fs::exists(fs::path(config->data_dir) / kDbFile, ec)) {
+    return Fail(absl::AlreadyExistsError(
+        rekey::StrCat("data dir ", config->data_dir, " already holds a rekey store")));
+  }
+  absl::StatusOr<std::unique_ptr<Core>> opened = OpenCore(*config, /*create=*/true);
+  if (!opened.ok()) return Fail(opened.status());
+  Core& core = **opened;
+  auth::TokenStore tokens(*core.barrier, core.clock, core.random);
+  absl::StatusOr<SecretBytes> token = tokens.CreateRootToken("root");
+  if (!token.ok()) return Fail(token.status());
+  std::cout << "Initialised a rekey store in " << config->data_dir << "\n"
+            << "Root key file: " << RootKeyPath(*config) << " (keep it safe; without it the data "
+            << "cannot be read)\n\n"
+            << "Root token: " << token->Reveal() << "\n\n"
+            << "The root token is shown only now. Start the server with:\n"
+            << "  rekey server --data-dir " << config->data_dir << "\n";
+  return 0;
+}
+
+}  // namespace rekey::app

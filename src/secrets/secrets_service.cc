@@ -1,0 +1,438 @@
+#include "core/strings.h"
+#include "secrets/secrets_service.h"
+
+#include <algorithm>
+#include <boost/json.hpp>
+
+#include "absl/hash/hash.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "core/status_macros.h"
+#include "crypto/generators.h"
+#include "secrets/merge_patch.h"
+#include "secrets/path.h"
+
+namespace rekey::secrets {
+namespace {
+
+constexpr int kMaxAttempts = 16;
+constexpr char kCasMismatch[] = "check-and-set parameter did not match the current version";
+constexpr char kCasRequired[] = "check-and-set parameter required for this call";
+
+absl::Status ValidateLabel(std::string_view label) {
+  if (label.empty() || label.size() > kMaxLabelLength) {
+    return absl::InvalidArgumentError("label must be 1 to 256 characters");
+  }
+  for (char c : label) {
+    if (c <= 0x20 || c >= 0x7f) {
+      return absl::InvalidArgumentError("label may contain only printable ASCII without spaces");
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckVersionList(const std::vector<uint64_t>& versions) {
+  if (versions.empty()) return absl::InvalidArgumentError("no versions provided");
+  return absl::OkStatus();
+}
+
+// Parses JSON text that must be an object; the message never quotes the text.
+absl::StatusOr<boost::json::value> ParseObject(std::string_view text, std::string_view what) {
+  boost::system::error_code ec;
+  boost::json::value v = boost::json::parse(text, ec);
+  if (ec || !v.is_object()) {
+    return absl::InvalidArgumentError(rekey::StrCat(what, " must be a JSON object"));
+  }
+  return v;
+}
+
+}  // namespace
+
+SecretsService::SecretsService(storage::Store& store, const Clock& clock, Random& random,
+                               std::string mount)
+    : store_(store), clock_(clock), random_(random), mount_(std::move(mount)) {}
+
+std::string SecretsService::MetaKey(std::string_view path) const {
+  return rekey::StrCat("kv/", mount_, "/m/", path);
+}
+
+std::string SecretsService::DataKey(std::string_view path, uint64_t version) const {
+  // '#' cannot appear in a path, so one secret's data keys never prefix another's.
+  return absl::StrFormat("kv/%s/d/%s#%020d", mount_, ToAbsl(path), version);
+}
+
+absl::StatusOr<MountConfig> SecretsService::GetConfig() {
+  std::lock_guard<std::mutex> lock(config_mu_);
+  if (config_.has_value()) return *config_;
+  ASSIGN_OR_RETURN(auto record, store_.Get(rekey::StrCat("kv/", mount_, "/config")));
+  MountConfig config;
+  if (record.has_value()) {
+    ASSIGN_OR_RETURN(config, DecodeMountConfig(record->value.Reveal()));
+  }
+  config_ = config;
+  return config;
+}
+
+absl::Status SecretsService::SetConfig(const MountConfig& config) {
+  MountConfig stored = config;
+  if (stored.max_versions == 0) stored.max_versions = MountConfig().max_versions;
+  std::lock_guard<std::mutex> lock(config_mu_);
+  storage::WriteBatch batch;
+  batch.Put(rekey::StrCat("kv/", mount_, "/config"), SecretBytes(EncodeMountConfig(stored)));
+  RETURN_IF_ERROR(store_.Commit(batch).status());
+  config_ = stored;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<SecretsService::Loaded> SecretsService::Load(std::string_view path) {
+  ASSIGN_OR_RETURN(auto record, store_.Get(MetaKey(path)));
+  Loaded loaded;
+  if (!record.has_value()) return loaded;
+  loaded.exists = true;
+  loaded.mod_index = record->mod_index;
+  ASSIGN_OR_RETURN(loaded.meta, DecodeMetadata(record->value.Reveal()));
+  return loaded;
+}
+
+absl::Status SecretsService::Mutate(
+    std::string_view path,
+    const std::function<absl::Status(Loaded&, storage::WriteBatch&)>& mutate) {
+  RETURN_IF_ERROR(ValidateSecretPath(path));
+  // Writers of one secret in this process queue here instead of racing to the store; the
+  // compare-and-set below still guards against other processes sharing the store.
+  std::lock_guard<std::mutex> lock(path_locks_[std::hash<std::string_view>{}(path) % path_locks_.size()]);
+  for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
+    ASSIGN_OR_RETURN(Loaded loaded, Load(path));
+    storage::WriteBatch batch;
+    uint64_t expected = loaded.exists ? loaded.mod_index : 0;
+    RETURN_IF_ERROR(mutate(loaded, batch));
+    if (batch.empty()) return absl::OkStatus();  // nothing to change
+    batch.ExpectModIndex(MetaKey(path), expected);
+    absl::StatusOr<uint64_t> committed = store_.Commit(batch);
+    if (committed.ok()) return absl::OkStatus();
+    if (committed.status().code() != absl::StatusCode::kAborted) return committed.status();
+  }
+  return absl::AbortedError(rekey::StrCat("secret \"", path,
+                                         "\" is changing too often to update; try again"));
+}
+
+absl::StatusOr<WriteResult> SecretsService::WriteVersion(
+    std::string_view path, const WriteOptions& options,
+    const std::function<absl::StatusOr<SecretBytes>(const Loaded&)>& make_value) {
+  ASSIGN_OR_RETURN(MountConfig config, GetConfig());
+  WriteResult result;
+  RETURN_IF_ERROR(Mutate(path, [&](Loaded& loaded, storage::WriteBatch& batch) -> absl::Status {
+    SecretMetadata& meta = loaded.meta;
+    const uint64_t current = loaded.exists ? meta.CurrentVersion() : 0;
+    if (options.cas.has_value()) {
+      if (*options.cas != current) return absl::FailedPreconditionError(kCasMismatch);
+    } else if (config.cas_required || (loaded.exists && meta.cas_required)) {
+      return absl::FailedPreconditionError(kCasRequired);
+    }
+    ASSIGN_OR_RETURN(SecretBytes value, make_value(loaded));
+    const absl::Time now = clock_.Now();
+    if (!loaded.exists) meta.created = now;
+    meta.updated = now;
+    VersionInfo version;
+    version.number = ++meta.last_version;
+    version.id = crypto::GenerateUuidV4(random_);
+    version.created = now;
+    version.created_by = options.actor;
+    absl::Duration dva = meta.delete_version_after;
+    if (config.delete_version_after > absl::ZeroDuration() &&
+        (dva == absl::ZeroDuration() || config.delete_version_after < dva)) {
+      dva = config.delete_version_after;
+    }
+    if (dva > absl::ZeroDuration()) version.deletion_time = now + dva;
+    meta.versions[version.number] = version;
+    if (current != 0) meta.labels[kLabelPrevious] = current;
+    meta.labels[kLabelCurrent] = version.number;
+    batch.Put(DataKey(path, version.number), std::move(value));
+
+    const uint64_t max_versions = meta.max_versions > 0 ? meta.max_versions : config.max_versions;
+    for (auto it = meta.versions.begin();
+         meta.versions.size() > max_versions && it != meta.versions.end();) {
+      if (!meta.LabelsOf(it->first).empty()) {
+        ++it;
+        continue;
+      }
+      if (!it->second.destroyed) batch.Delete(DataKey(path, it->first));
+      it = meta.versions.erase(it);
+    }
+    batch.Put(MetaKey(path), SecretBytes(EncodeMetadata(meta)));
+    result.meta = meta;
+    result.version = version;
+    return absl::OkStatus();
+  }));
+  return result;
+}
+
+absl::StatusOr<WriteResult> SecretsService::Put(std::string_view path, const SecretBytes& value,
+                                                const WriteOptions& options) {
+  RETURN_IF_ERROR(ParseObject(value.Reveal(), "secret data").status());
+  return WriteVersion(path, options,
+                      [&](const Loaded&) -> absl::StatusOr<SecretBytes> { return value; });
+}
+
+absl::StatusOr<WriteResult> SecretsService::Patch(std::string_view path, const SecretBytes& patch,
+                                                  const WriteOptions& options) {
+  ASSIGN_OR_RETURN(boost::json::value patch_json, ParseObject(patch.Reveal(), "patch data"));
+  return WriteVersion(
+      path, options, [&](const Loaded& loaded) -> absl::StatusOr<SecretBytes> {
+        const uint64_t current = loaded.exists ? loaded.meta.CurrentVersion() : 0;
+        auto it = loaded.meta.versions.find(current);
+        if (current == 0 || it == loaded.meta.versions.end() ||
+            !it->second.IsReadableAt(clock_.Now())) {
+          return absl::NotFoundError(
+              rekey::StrCat("no readable current version of \"", path, "\" to patch"));
+        }
+        ASSIGN_OR_RETURN(auto record, store_.Get(DataKey(path, current)));
+        if (!record.has_value()) {
+          return absl::DataLossError(rekey::StrCat("value of \"", path, "\" version ", current,
+                                                  " is missing from the store"));
+        }
+        ASSIGN_OR_RETURN(boost::json::value merged,
+                         ParseObject(record->value.Reveal(), "stored secret data"));
+        ApplyMergePatch(merged, patch_json);
+        std::string text = boost::json::serialize(merged);
+        return SecretBytes::TakeFrom(text);
+      });
+}
+
+absl::StatusOr<ReadResult> SecretsService::ReadVersion(std::string_view path,
+                                                       const SecretMetadata& meta,
+                                                       uint64_t version) {
+  auto it = meta.versions.find(version);
+  if (version == 0 || it == meta.versions.end()) {
+    return absl::NotFoundError(rekey::StrCat("secret \"", path, "\" has no version ", version));
+  }
+  ReadResult result;
+  result.meta = meta;
+  result.version = it->second;
+  if (!it->second.IsReadableAt(clock_.Now())) return result;
+  ASSIGN_OR_RETURN(auto record, store_.Get(DataKey(path, version)));
+  if (!record.has_value()) {
+    return absl::DataLossError(rekey::StrCat("value of \"", path, "\" version ", version,
+                                            " is missing from the store"));
+  }
+  result.value = std::move(record->value);
+  return result;
+}
+
+absl::StatusOr<ReadResult> SecretsService::Read(std::string_view path, uint64_t version) {
+  RETURN_IF_ERROR(ValidateSecretPath(path));
+  ASSIGN_OR_RETURN(Loaded loaded, Load(path));
+  if (!loaded.exists) return absl::NotFoundError(rekey::StrCat("no secret at \"", path, "\""));
+  if (version == 0) {
+    version = loaded.meta.CurrentVersion();
+    if (version == 0) {
+      return absl::NotFoundError(rekey::StrCat("secret \"", path, "\" has no current version"));
+    }
+  }
+  return ReadVersion(path, loaded.meta, version);
+}
+
+absl::StatusOr<ReadResult> SecretsService::ReadLabel(std::string_view path,
+                                                     std::string_view label) {
+  RETURN_IF_ERROR(ValidateSecretPath(path));
+  RETURN_IF_ERROR(ValidateLabel(label));
+  ASSIGN_OR_RETURN(Loaded loaded, Load(path));
+  if (!loaded.exists) return absl::NotFoundError(rekey::StrCat("no secret at \"", path, "\""));
+  auto it = loaded.meta.labels.find(std::string(label));
+  if (it == loaded.meta.labels.end()) {
+    return absl::NotFoundError(
+        rekey::StrCat("secret \"", path, "\" has no version labelled \"", label, "\""));
+  }
+  return ReadVersion(path, loaded.meta, it->second);
+}
+
+absl::StatusOr<SecretMetadata> SecretsService::GetMetadata(std::string_view path) {
+  RETURN_IF_ERROR(ValidateSecretPath(path));
+  ASSIGN_OR_RETURN(Loaded loaded, Load(path));
+  if (!loaded.exists) return absl::NotFoundError(rekey::StrCat("no secret at \"", path, "\""));
+  return loaded.meta;
+}
+
+absl::Status SecretsService::UpdateMetadata(std::string_view path, const MetadataUpdate& update) {
+  if (update.custom_metadata.has_value() && update.custom_metadata->size() > 64) {
+    return absl::InvalidArgumentError("custom_metadata may hold at most 64 keys");
+  }
+  return Mutate(path, [&](Loaded& loaded, storage::WriteBatch& batch) -> absl::Status {
+    SecretMetadata& meta = loaded.meta;
+    const absl::Time now = clock_.Now();
+    if (!loaded.exists) meta.created = now;
+    meta.updated = now;
+    if (update.max_versions) meta.max_versions = *update.max_versions;
+    if (update.cas_required) meta.cas_required = *update.cas_required;
+    if (update.delete_version_after) meta.delete_version_after = *update.delete_version_after;
+    if (update.custom_metadata) meta.custom_metadata = *update.custom_metadata;
+    if (update.description) meta.description = *update.description;
+    batch.Put(MetaKey(path), SecretBytes(EncodeMetadata(meta)));
+    return absl::OkStatus();
+  });
+}
+
+absl::Status SecretsService::DeleteCurrent(std::string_view path) {
+  return Mutate(path, [&](Loaded& loaded, storage::WriteBatch& batch) -> absl::Status {
+    if (!loaded.exists) return absl::OkStatus();
+    const absl::Time now = clock_.Now();
+    auto it = loaded.meta.versions.find(loaded.meta.CurrentVersion());
+    if (it == loaded.meta.versions.end() || it->second.IsDeletedAt(now)) return absl::OkStatus();
+    it->second.deletion_time = now;
+    loaded.meta.updated = now;
+    batch.Put(MetaKey(path), SecretBytes(EncodeMetadata(loaded.meta)));
+    return absl::OkStatus();
+  });
+}
+
+absl::Status SecretsService::DeleteVersions(std::string_view path,
+                                            const std::vector<uint64_t>& versions) {
+  RETURN_IF_ERROR(CheckVersionList(versions));
+  return Mutate(path, [&](Loaded& loaded, storage::WriteBatch& batch) -> absl::Status {
+    if (!loaded.exists) return absl::OkStatus();
+    const absl::Time now = clock_.Now();
+    bool changed = false;
+    for (uint64_t n : versions) {
+      auto it = loaded.meta.versions.find(n);
+      if (it == loaded.meta.versions.end() || it->second.destroyed ||
+          it->second.IsDeletedAt(now)) {
+        continue;
+      }
+      it->second.deletion_time = now;
+      changed = true;
+    }
+    if (!changed) return absl::OkStatus();
+    loaded.meta.updated = now;
+    batch.Put(MetaKey(path), SecretBytes(EncodeMetadata(loaded.meta)));
+    return absl::OkStatus();
+  });
+}
+
+absl::Status SecretsService::UndeleteVersions(std::string_view path,
+                                              const std::vector<uint64_t>& versions) {
+  RETURN_IF_ERROR(CheckVersionList(versions));
+  return Mutate(path, [&](Loaded& loaded, storage::WriteBatch& batch) -> absl::Status {
+    if (!loaded.exists) return absl::OkStatus();
+    bool changed = false;
+    for (uint64_t n : versions) {
+      auto it = loaded.meta.versions.find(n);
+      if (it == loaded.meta.versions.end() || it->second.destroyed ||
+          it->second.deletion_time == absl::InfiniteFuture()) {
+        continue;
+      }
+      it->second.deletion_time = absl::InfiniteFuture();
+      changed = true;
+    }
+    if (!changed) return absl::OkStatus();
+    loaded.meta.updated = clock_.Now();
+    batch.Put(MetaKey(path), SecretBytes(EncodeMetadata(loaded.meta)));
+    return absl::OkStatus();
+  });
+}
+
+absl::Status SecretsService::DestroyVersions(std::string_view path,
+                                             const std::vector<uint64_t>& versions) {
+  RETURN_IF_ERROR(CheckVersionList(versions));
+  return Mutate(path, [&](Loaded& loaded, storage::WriteBatch& batch) -> absl::Status {
+    if (!loaded.exists) return absl::OkStatus();
+    bool changed = false;
+    for (uint64_t n : versions) {
+      auto it = loaded.meta.versions.find(n);
+      if (it == loaded.meta.versions.end() || it->second.destroyed) continue;
+      it->second.destroyed = true;
+      batch.Delete(DataKey(path, n));
+      changed = true;
+    }
+    if (!changed) return absl::OkStatus();
+    loaded.meta.updated = clock_.Now();
+    batch.Put(MetaKey(path), SecretBytes(EncodeMetadata(loaded.meta)));
+    return absl::OkStatus();
+  });
+}
+
+absl::Status SecretsService::DeleteAll(std::string_view path) {
+  return Mutate(path, [&](Loaded& loaded, storage::WriteBatch& batch) -> absl::Status {
+    if (!loaded.exists) return absl::OkStatus();
+    ASSIGN_OR_RETURN(std::vector<std::string> data_keys,
+                     store_.ScanKeys(rekey::StrCat("kv/", mount_, "/d/", path, "#"), "", 0));
+    for (std::string& key : data_keys) batch.Delete(std::move(key));
+    batch.Delete(MetaKey(path));
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<std::vector<std::string>> SecretsService::List(std::string_view folder) {
+  RETURN_IF_ERROR(ValidateFolderPath(folder));
+  std::string prefix = MetaKey(folder);
+  if (!folder.empty() && folder.back() != '/') prefix += '/';
+  std::vector<std::string> names;
+  std::string start_after;
+  constexpr size_t kPage = 512;
+  for (;;) {
+    ASSIGN_OR_RETURN(std::vector<std::string> keys, store_.ScanKeys(prefix, start_after, kPage));
+    if (keys.empty()) break;
+    bool skipped = false;
+    for (const std::string& key : keys) {
+      std::string_view rest = std::string_view(key).substr(prefix.size());
+      size_t slash = rest.find('/');
+      if (slash == std::string_view::npos) {
+        names.emplace_back(rest);
+        start_after = key;
+        continue;
+      }
+      // A sub-folder: list it once and skip the rest of its subtree ('\x7f' sorts after every
+      // path character).
+      names.push_back(std::string(rest.substr(0, slash + 1)));
+      start_after = rekey::StrCat(prefix, rest.substr(0, slash + 1), "\x7f");
+      skipped = true;
+      break;
+    }
+    if (!skipped && keys.size() < kPage) break;
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+absl::Status SecretsService::MoveLabel(std::string_view path, std::string_view label,
+                                       std::optional<uint64_t> to,
+                                       std::optional<uint64_t> expected_from) {
+  RETURN_IF_ERROR(ValidateLabel(label));
+  return Mutate(path, [&](Loaded& loaded, storage::WriteBatch& batch) -> absl::Status {
+    if (!loaded.exists) return absl::NotFoundError(rekey::StrCat("no secret at \"", path, "\""));
+    SecretMetadata& meta = loaded.meta;
+    const std::string name(label);
+    auto at = meta.labels.find(name);
+    const uint64_t from = at == meta.labels.end() ? 0 : at->second;
+    if (expected_from.has_value() && *expected_from != from) {
+      return absl::FailedPreconditionError(rekey::StrCat("label \"", label, "\" of \"", path,
+                                                        "\" is on version ", from, ", not ",
+                                                        *expected_from));
+    }
+    if (!to.has_value()) {
+      if (at == meta.labels.end()) return absl::OkStatus();
+      meta.labels.erase(at);
+    } else {
+      auto version = meta.versions.find(*to);
+      if (version == meta.versions.end()) {
+        return absl::NotFoundError(rekey::StrCat("secret \"", path, "\" has no version ", *to));
+      }
+      if (version->second.destroyed) {
+        return absl::FailedPreconditionError(
+            rekey::StrCat("version ", *to, " of \"", path, "\" is destroyed"));
+      }
+      if (from == *to) return absl::OkStatus();
+      if (meta.LabelsOf(*to).size() >= kMaxLabelsPerVersion) {
+        return absl::FailedPreconditionError(rekey::StrCat(
+            "version ", *to, " of \"", path, "\" already has ", kMaxLabelsPerVersion, " labels"));
+      }
+      meta.labels[name] = *to;
+      if (name == kLabelCurrent && from != 0) meta.labels[kLabelPrevious] = from;
+    }
+    meta.updated = clock_.Now();
+    batch.Put(MetaKey(path), SecretBytes(EncodeMetadata(meta)));
+    return absl::OkStatus();
+  });
+}
+
+}  // namespace rekey::secrets

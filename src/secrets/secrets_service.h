@@ -1,0 +1,135 @@
+// SecretsService: versioned secrets with labels, metadata, soft delete, destroy and
+// check-and-set, over any Store (normally the encrypted barrier). The Vault KV v2 surface, and
+// later the AWS surface and the rotation engine, are thin layers over it.
+#ifndef REKEY_SECRETS_SECRETS_SERVICE_H_
+#define REKEY_SECRETS_SECRETS_SERVICE_H_
+
+#include <array>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "core/clock.h"
+#include "core/random.h"
+#include "core/secret_bytes.h"
+#include "secrets/model.h"
+#include "storage/store.h"
+
+namespace rekey::secrets {
+
+struct ReadResult {
+  SecretMetadata meta;
+  VersionInfo version;
+  // JSON text of the value; nullopt when the version is deleted or destroyed.
+  std::optional<SecretBytes> value;
+};
+
+struct WriteResult {
+  SecretMetadata meta;
+  VersionInfo version;
+};
+
+struct WriteOptions {
+  std::optional<uint64_t> cas;  // must equal the current version; 0 = the secret must not exist
+  std::string actor;            // token accessor of the writer, for history
+};
+
+// Fields of the metadata a caller may set; unset optionals are left as they are.
+struct MetadataUpdate {
+  std::optional<uint64_t> max_versions;
+  std::optional<bool> cas_required;
+  std::optional<absl::Duration> delete_version_after;
+  std::optional<std::map<std::string, std::string>> custom_metadata;
+  std::optional<std::string> description;
+};
+
+// Thread-safe. Every mutation is one atomic store transaction guarded by compare-and-set on the
+// secret's metadata record, retried on a concurrent change; a crash leaves either the old or the
+// new state, never a mix. Paths are validated here (kInvalidArgument); missing secrets are
+// kNotFound; check-and-set failures are kFailedPrecondition with Vault's messages.
+class SecretsService {
+ public:
+  // `store`, `clock` and `random` must outlive the service. `mount` names the keyspace ("secret").
+  SecretsService(storage::Store& store, const Clock& clock, Random& random, std::string mount);
+
+  absl::StatusOr<MountConfig> GetConfig();
+  absl::Status SetConfig(const MountConfig& config);
+
+  // Writes `value` (JSON text of an object) as a new version, moves `current` to it and
+  // `previous` to the former current, prunes versions beyond max_versions (never a labelled one).
+  absl::StatusOr<WriteResult> Put(std::string_view path, const SecretBytes& value,
+                                  const WriteOptions& options);
+  // RFC 7386 merge of `patch` (JSON text of an object) into the current version, written as a new
+  // version. kNotFound when there is no readable current version.
+  absl::StatusOr<WriteResult> Patch(std::string_view path, const SecretBytes& patch,
+                                    const WriteOptions& options);
+
+  // Reads version `version` (0 = the version labelled current). kNotFound when the secret, or
+  // that version, does not exist (pruned versions do not exist). A deleted or destroyed version is
+  // returned with `value` unset.
+  absl::StatusOr<ReadResult> Read(std::string_view path, uint64_t version);
+  // Reads the version carrying `label`. kNotFound when the label is not attached.
+  absl::StatusOr<ReadResult> ReadLabel(std::string_view path, std::string_view label);
+
+  absl::StatusOr<SecretMetadata> GetMetadata(std::string_view path);
+  // Creates the metadata entry if the secret does not exist yet.
+  absl::Status UpdateMetadata(std::string_view path, const MetadataUpdate& update);
+
+  // Soft-deletes the current version. OK when the secret does not exist.
+  absl::Status DeleteCurrent(std::string_view path);
+  // Soft-delete / undelete / destroy the listed versions; unknown versions are ignored.
+  // kInvalidArgument for an empty list. Destroy wipes the material for good.
+  absl::Status DeleteVersions(std::string_view path, const std::vector<uint64_t>& versions);
+  absl::Status UndeleteVersions(std::string_view path, const std::vector<uint64_t>& versions);
+  absl::Status DestroyVersions(std::string_view path, const std::vector<uint64_t>& versions);
+  // Removes the secret: metadata and every version's material. OK when absent.
+  absl::Status DeleteAll(std::string_view path);
+
+  // Names directly under `folder` ("" = root; "a/b" or "a/b/"), sub-folders ending in '/', in
+  // order. Empty when there is nothing.
+  absl::StatusOr<std::vector<std::string>> List(std::string_view folder);
+
+  // Moves `label` to version `to` (nullopt removes it). When `expected_from` is set, the label
+  // must currently be on that version (0 = on none), else kFailedPrecondition. Moving `current`
+  // also moves `previous` to the former current version. kNotFound for a missing secret or
+  // version; kFailedPrecondition for a destroyed target or a version that would exceed 20 labels.
+  absl::Status MoveLabel(std::string_view path, std::string_view label, std::optional<uint64_t> to,
+                         std::optional<uint64_t> expected_from);
+
+ private:
+  struct Loaded {
+    bool exists = false;
+    uint64_t mod_index = 0;
+    SecretMetadata meta;
+  };
+  // Applies `mutate` to the secret's metadata (and `batch`) and commits both atomically, retrying
+  // when another writer changed the secret in between. `mutate` returns the status to give up
+  // with; it may be called several times.
+  absl::Status Mutate(std::string_view path,
+                      const std::function<absl::Status(Loaded&, storage::WriteBatch&)>& mutate);
+  absl::StatusOr<Loaded> Load(std::string_view path);
+  absl::StatusOr<ReadResult> ReadVersion(std::string_view path, const SecretMetadata& meta,
+                                         uint64_t version);
+  absl::StatusOr<WriteResult> WriteVersion(std::string_view path, const WriteOptions& options,
+                                           const std::function<absl::StatusOr<SecretBytes>(
+                                               const Loaded&)>& make_value);
+  std::string MetaKey(std::string_view path) const;
+  std::string DataKey(std::string_view path, uint64_t version) const;
+
+  storage::Store& store_;
+  const Clock& clock_;
+  Random& random_;
+  const std::string mount_;
+  std::array<std::mutex, 64> path_locks_;  // striped by path hash; see Mutate
+  std::mutex config_mu_;
+  std::optional<MountConfig> config_;  // cache of the stored mount config
+};
+
+}  // namespace rekey::secrets
+
+#endif  // REKEY_SECRETS_SECRETS_SERVICE_H_
