@@ -1,0 +1,249 @@
+#!/usr/bin/env bash
+# bench/kv_vs_nginx.sh: rekey KV v2 reads and writes against nginx and the raw fsync rate.
+#
+# Usage:
+#   bench/kv_vs_nginx.sh [options] REKEY_BIN        (REKEY_BIN: a Release build of rekey)
+#   bench/kv_vs_nginx.sh --nginx-only               (just the nginx baseline; no rekey needed)
+# Options:
+#   --strict          exit 1 if any target is missed (default: report FAIL, exit 0)
+#   --duration SECS   wrk duration per run (default 10)
+#   --warmup SECS     unreported wrk warm-up before each run (default 1; 0 = none)
+#   --fsync-secs SECS duration of the fsync-rate probe (default 5)
+#   --pin             pin the server under test to CPU 1 and wrk to CPU 0 (needs >= 2 CPUs)
+#   --keep            keep the temp dir (configs, logs, data) and print its path
+#   --nginx-only      skip fsync and rekey; run only the nginx baseline
+#
+# What it does (loopback only, every process started here is stopped on exit):
+#   1. fsync rate: bench/fsync_rate.py appends 200 B + os.fsync in one thread for 5 s, in the
+#      temp dir that also holds rekey's data dir (same filesystem).
+#   2. nginx (Debian nginx-light, /usr/sbin/nginx) with its own config in the temp dir:
+#      worker_processes 1, daemon off, access_log off, keepalive_requests 1000000 (so nginx
+#      is not slowed by reconnects), listen 127.0.0.1:<free port>, serving a 200-byte file.
+#   3. rekey server --dev on 127.0.0.1:0 (--addr-file) with a temp data dir; one secret
+#      seeded at secret/bench.
+#   4. wrk (/usr/bin/wrk) with identical settings: -t1 -c64 -d<duration>s --latency against
+#        a. nginx:     GET /file.json (200 bytes)
+#        b. rekey read:  GET /v1/secret/data/bench + X-Vault-Token        (bench/kv_read.lua)
+#        c. rekey write: POST /v1/secret/data/bench-w<N>, N cycling over 256 paths, so each
+#           path exceeds max_versions=10 and writes prune old versions   (bench/kv_write.lua)
+#   5. A table of req/s, p50, p99 and PASS/FAIL against the targets:
+#        reads  >= 40% of nginx req/s, and read p99 < 5 ms
+#        writes >= 3x the single-writer fsync rate (i.e. group commit works)
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+PY=/usr/bin/python3
+NGINX=/usr/sbin/nginx
+WRK=/usr/bin/wrk
+TOKEN="bench-root-$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+
+strict=0 duration=10 warmup=1 fsync_secs=5 pin=0 keep=0 nginx_only=0 rekey_bin=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --strict) strict=1 ;;
+    --duration) duration=${2:?}; shift ;;
+    --warmup) warmup=${2:?}; shift ;;
+    --fsync-secs) fsync_secs=${2:?}; shift ;;
+    --pin) pin=1 ;;
+    --keep) keep=1 ;;
+    --nginx-only) nginx_only=1 ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    -*) echo "kv_vs_nginx: unknown option $1" >&2; exit 2 ;;
+    *) rekey_bin=$1 ;;
+  esac
+  shift
+done
+if [ "$nginx_only" -eq 0 ]; then
+  [ -n "$rekey_bin" ] || { echo "usage: $0 [options] REKEY_BIN   (or --nginx-only)" >&2; exit 2; }
+  [ -x "$rekey_bin" ] || { echo "kv_vs_nginx: $rekey_bin is not executable" >&2; exit 2; }
+  rekey_bin=$(cd "$(dirname "$rekey_bin")" && pwd)/$(basename "$rekey_bin")
+fi
+for t in "$PY" "$NGINX" "$WRK" curl; do
+  command -v "$t" >/dev/null || { echo "kv_vs_nginx: $t not found (scripts/install-deps bench)" >&2; exit 2; }
+done
+
+tmp=$(mktemp -d /tmp/rekey-bench.XXXXXX)
+nginx_pid="" rekey_pid=""
+cleanup() {
+  local rc=$?
+  for pid in $rekey_pid $nginx_pid; do
+    if kill -0 "$pid" 2>/dev/null; then
+      kill -TERM "$pid" 2>/dev/null || true
+      for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      kill -KILL "$pid" 2>/dev/null || true
+      wait "$pid" 2>/dev/null || true
+    fi
+  done
+  if [ "$keep" -eq 1 ]; then echo "kept $tmp"; else rm -rf "$tmp"; fi
+  exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+server_cpu=() wrk_cpu=()
+if [ "$pin" -eq 1 ]; then
+  if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
+    server_cpu=(taskset -c 1) wrk_cpu=(taskset -c 0)
+  else
+    echo "kv_vs_nginx: --pin needs 2 CPUs and taskset; running unpinned" >&2
+  fi
+fi
+
+free_port() {
+  "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+wait_http_200() {  # url [curl args...]
+  local url=$1; shift
+  for _ in $(seq 1 200); do
+    if [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "$@" "$url" || true)" = 200 ]; then return 0; fi
+    sleep 0.1
+  done
+  return 1
+}
+
+run_wrk() {  # name url [lua script]
+  local name=$1 url=$2 script=${3:-}
+  local args=(-t1 -c64 -d"${duration}s" --latency)
+  [ -n "$script" ] && args+=(-s "$script")
+  if [ "$warmup" != 0 ]; then
+    timeout $((warmup + 30)) "${wrk_cpu[@]}" "$WRK" -t1 -c64 -d"${warmup}s" ${script:+-s "$script"} "$url" >/dev/null
+  fi
+  echo "== wrk ${args[*]} $url" >&2
+  timeout $((duration + 30)) "${wrk_cpu[@]}" "$WRK" "${args[@]}" "$url" | tee "$tmp/wrk-$name.txt" >&2
+}
+
+echo "kv_vs_nginx: $(nproc) CPUs, wrk -t1 -c64 -d${duration}s --latency, nginx worker_processes 1," \
+     "pinning $([ ${#server_cpu[@]} -gt 0 ] && echo 'server=CPU1 wrk=CPU0' || echo off), temp dir $tmp" >&2
+
+# --- 1. fsync rate on the data dir's filesystem ---------------------------------------------
+fsync_rate=""
+if [ "$nginx_only" -eq 0 ]; then
+  mkdir -p "$tmp/fsync"
+  "$PY" "$here/fsync_rate.py" --dir "$tmp/fsync" --seconds "$fsync_secs" --size 200 | tee "$tmp/fsync.txt" >&2
+  fsync_rate=$(sed -n 's/^FSYNC_PER_SEC=//p' "$tmp/fsync.txt")
+fi
+
+# --- 2. nginx baseline ---------------------------------------------------------------------
+nginx_port=$(free_port)
+mkdir -p "$tmp/nginx/www" "$tmp/nginx/tmp"
+# As root, nginx workers run as `nobody`: the docroot must be traversable/readable by others.
+chmod 0755 "$tmp" "$tmp/nginx" "$tmp/nginx/www"
+"$PY" -c 'import sys; sys.stdout.write(("{\"data\":\"" + "n" * 189 + "\"}\n")[:200])' > "$tmp/nginx/www/file.json"
+chmod 0644 "$tmp/nginx/www/file.json"
+[ "$(stat -c %s "$tmp/nginx/www/file.json")" = 200 ] || { echo "kv_vs_nginx: bad nginx payload size" >&2; exit 1; }
+cat > "$tmp/nginx/nginx.conf" <<EOF
+# Generated by bench/kv_vs_nginx.sh: one worker, no access log, loopback only.
+worker_processes 1;
+daemon off;
+pid $tmp/nginx/nginx.pid;
+error_log $tmp/nginx/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  sendfile on;
+  tcp_nopush on;
+  tcp_nodelay on;
+  keepalive_timeout 65;
+  keepalive_requests 1000000;
+  client_body_temp_path $tmp/nginx/tmp/body;
+  proxy_temp_path $tmp/nginx/tmp/proxy;
+  fastcgi_temp_path $tmp/nginx/tmp/fastcgi;
+  uwsgi_temp_path $tmp/nginx/tmp/uwsgi;
+  scgi_temp_path $tmp/nginx/tmp/scgi;
+  default_type application/json;
+  server {
+    listen 127.0.0.1:$nginx_port;
+    root $tmp/nginx/www;
+  }
+}
+EOF
+"${server_cpu[@]}" "$NGINX" -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" -e "$tmp/nginx/error.log" &
+nginx_pid=$!
+wait_http_200 "http://127.0.0.1:$nginx_port/file.json" || {
+  echo "kv_vs_nginx: nginx did not come up" >&2; tail -20 "$tmp/nginx/error.log" >&2; exit 1; }
+run_wrk nginx "http://127.0.0.1:$nginx_port/file.json"
+kill -QUIT "$nginx_pid"; wait "$nginx_pid" 2>/dev/null || true; nginx_pid=""
+
+# --- 3. rekey -------------------------------------------------------------------------------
+if [ "$nginx_only" -eq 0 ]; then
+  "${server_cpu[@]}" "$rekey_bin" server --dev --listen 127.0.0.1:0 --data-dir "$tmp/rekey-data" \
+      --dev-root-token "$TOKEN" --addr-file "$tmp/rekey.addr" >"$tmp/rekey.stdout" 2>"$tmp/rekey.log" &
+  rekey_pid=$!
+  for _ in $(seq 1 200); do [ -s "$tmp/rekey.addr" ] && break; kill -0 "$rekey_pid" || break; sleep 0.1; done
+  addr=$(tr -d ' \n' < "$tmp/rekey.addr" 2>/dev/null | sed 's#^http://##' || true)
+  [ -n "$addr" ] && wait_http_200 "http://$addr/v1/sys/health" || {
+    echo "kv_vs_nginx: rekey did not come up" >&2; tail -30 "$tmp/rekey.log" >&2; exit 1; }
+  code=$(curl -s -o "$tmp/seed.json" -w '%{http_code}' -X POST -H "X-Vault-Token: $TOKEN" \
+         -H 'Content-Type: application/json' \
+         -d '{"data":{"username":"bench","password":"bench-secret-0123456789abcdef0123456789"}}' \
+         "http://$addr/v1/secret/data/bench")
+  [ "$code" = 200 ] || { echo "kv_vs_nginx: seeding secret/bench failed: HTTP $code $(cat "$tmp/seed.json")" >&2; exit 1; }
+  code=$(curl -s -o /dev/null -w '%{http_code}' -H "X-Vault-Token: $TOKEN" "http://$addr/v1/secret/data/bench")
+  [ "$code" = 200 ] || { echo "kv_vs_nginx: reading secret/bench failed: HTTP $code" >&2; exit 1; }
+  export REKEY_TOKEN=$TOKEN BENCH_WRITE_PATHS=256
+  run_wrk read "http://$addr" "$here/kv_read.lua"
+  run_wrk write "http://$addr" "$here/kv_write.lua"
+  kill -TERM "$rekey_pid"; wait "$rekey_pid" 2>/dev/null || true; rekey_pid=""
+fi
+
+# --- 4. report ------------------------------------------------------------------------------
+"$PY" - "$tmp" "${fsync_rate:-}" "$strict" "$duration" <<'PYEOF'
+import os, re, sys
+
+tmp, fsync_rate, strict, duration = sys.argv[1], sys.argv[2], sys.argv[3] == "1", sys.argv[4]
+UNIT = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3, "h": 3600e3}
+
+def parse(name):
+    path = os.path.join(tmp, "wrk-%s.txt" % name)
+    if not os.path.exists(path):
+        return None
+    text = open(path).read()
+    def lat(p):
+        m = re.search(r"^\s*%s%%\s+([\d.]+)(us|ms|s|m|h)\s*$" % p, text, re.M)
+        return float(m.group(1)) * UNIT[m.group(2)] if m else float("nan")
+    rps = re.search(r"^Requests/sec:\s+([\d.]+)", text, re.M)
+    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", text)
+    sock = re.search(r"Socket errors:\s+(.*)", text)
+    total = re.search(r"^\s*(\d+) requests in", text, re.M)
+    return {"rps": float(rps.group(1)) if rps else 0.0, "p50": lat(50), "p99": lat(99),
+            "non2xx": int(non2xx.group(1)) if non2xx else 0,
+            "sock": sock.group(1).strip() if sock else "", "total": int(total.group(1)) if total else 0}
+
+rows = [("nginx GET 200 B file", parse("nginx")),
+        ("rekey KV v2 read", parse("read")),
+        ("rekey KV v2 write (256 paths)", parse("write"))]
+print()
+print("%-32s %12s %10s %10s  %s" % ("wrk -t1 -c64 -d%ss" % duration, "requests/s", "p50 ms", "p99 ms", "errors"))
+for label, r in rows:
+    if r:
+        errs = []
+        if r["non2xx"]:
+            errs.append("%d non-2xx" % r["non2xx"])
+        if r["sock"]:
+            errs.append("socket " + r["sock"])
+        print("%-32s %12.1f %10.3f %10.3f  %s" % (label, r["rps"], r["p50"], r["p99"], ", ".join(errs) or "-"))
+if fsync_rate:
+    print("%-32s %12.1f %10s %10s  %s" % ("fsync, 1 writer, 200 B appends", float(fsync_rate), "", "", "fsyncs/s"))
+
+nginx, read, write = (r for _, r in rows)
+results = []
+if read and nginx and nginx["rps"] > 0:
+    ratio = read["rps"] / nginx["rps"]
+    results.append(("read req/s >= 40%% of nginx: %.1f%%" % (ratio * 100), ratio >= 0.40 and read["non2xx"] == 0))
+    results.append(("read p99 < 5 ms: %.3f ms" % read["p99"], read["p99"] < 5.0))
+if write and fsync_rate and float(fsync_rate) > 0:
+    ratio = write["rps"] / float(fsync_rate)
+    results.append(("write req/s >= 3x fsync rate: %.2fx" % ratio, ratio >= 3.0 and write["non2xx"] == 0))
+for r in (read, write):
+    if r and r["non2xx"]:
+        print("note: non-2xx responses make that row invalid (FAIL)")
+print()
+for text, ok in results:
+    print("%-4s %s" % ("PASS" if ok else "FAIL", text))
+failed = any(not ok for _, ok in results)
+if not results:
+    print("(nginx only: no targets to check)")
+print("overall: %s%s" % ("FAIL" if failed else "PASS", "" if strict or not failed else " (not --strict: exit 0)"))
+sys.exit(1 if (failed and strict) else 0)
+PYEOF

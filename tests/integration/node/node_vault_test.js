@@ -1,0 +1,221 @@
+'use strict';
+// node-vault (npm, pinned in package.json) against rekey's Vault KV v2 API.
+//
+// Run (from this directory, after `npm ci`):
+//   REKEY_BIN=/path/to/rekey /usr/bin/node --test node_vault_test.js
+//   /usr/bin/node node_vault_test.js /path/to/rekey        (binary as argv[2] also works)
+//
+// Spawns `rekey server --dev` on a free loopback port (like tests/integration/harness.py),
+// covers node-vault write/read/update/list/delete on secret/data/... and secret/metadata/...
+// (`list` sends the LIST verb; `noCustomHTTPVerbs` sends GET ?list=1), health,
+// tokenLookupSelf, a 403 for a bad token, and checks no secret value reached the server log.
+
+const { test, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const { spawn } = require('node:child_process');
+const crypto = require('node:crypto');
+const fs = require('node:fs');
+const http = require('node:http');
+const os = require('node:os');
+const path = require('node:path');
+const nodeVault = require('node-vault');
+
+const BIN = process.env.REKEY_BIN || (process.argv[2] && !process.argv[2].startsWith('-') ? process.argv[2] : '');
+const TOKEN = 'rk-it-node-root-0123456789abcdef';
+const START_TIMEOUT_MS = 20000;
+
+const secrets = [];
+function secretValue() {
+  const v = 'sv-' + crypto.randomUUID().replace(/-/g, '');
+  secrets.push(v);
+  return v;
+}
+function uniq(prefix) {
+  return `${prefix}-${crypto.randomBytes(5).toString('hex')}`;
+}
+
+const srv = { proc: null, tmp: null, url: null, logPath: null, outPath: null, failed: false };
+
+function sleep(ms) {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+function healthStatus(addr) {
+  return new Promise((resolve) => {
+    const [host, port] = [addr.slice(0, addr.lastIndexOf(':')), addr.slice(addr.lastIndexOf(':') + 1)];
+    const req = http.get({ host, port, path: '/v1/sys/health', timeout: 2000 }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode));
+    });
+    req.on('error', () => resolve(0));
+    req.on('timeout', () => { req.destroy(); resolve(0); });
+  });
+}
+
+async function startServer() {
+  assert.ok(BIN, 'set REKEY_BIN (or pass the rekey binary path as argv[2])');
+  assert.ok(fs.existsSync(BIN), `REKEY_BIN=${BIN} does not exist`);
+  srv.tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rekey-it-node-'));
+  const addrFile = path.join(srv.tmp, 'addr');
+  srv.logPath = path.join(srv.tmp, 'server.stderr.log');
+  srv.outPath = path.join(srv.tmp, 'server.stdout.log');
+  const err = fs.openSync(srv.logPath, 'a');
+  const out = fs.openSync(srv.outPath, 'a');
+  srv.proc = spawn(BIN, ['server', '--dev', '--listen', '127.0.0.1:0',
+    '--data-dir', path.join(srv.tmp, 'data'), '--dev-root-token', TOKEN,
+    '--addr-file', addrFile], { stdio: ['ignore', out, err] });
+  fs.closeSync(err);
+  fs.closeSync(out);
+  let exited = null;
+  srv.proc.on('exit', (code, sig) => { exited = `code ${code} signal ${sig}`; });
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    if (exited) break;
+    let addr = '';
+    try { addr = fs.readFileSync(addrFile, 'utf8').trim().replace(/^http:\/\//, ''); } catch (e) { /* not yet */ }
+    if (/^[\d.]+:[1-9]\d*$/.test(addr) && (await healthStatus(addr)) === 200) {
+      srv.url = `http://${addr}`;
+      return;
+    }
+    await sleep(50);
+  }
+  srv.failed = true;
+  const log = fs.existsSync(srv.logPath) ? fs.readFileSync(srv.logPath, 'utf8').slice(-3000) : '';
+  throw new Error(`rekey server not ready (${exited ? 'exited: ' + exited : 'timeout'})\n${log}`);
+}
+
+async function stopServer() {
+  if (srv.proc && srv.proc.exitCode === null && srv.proc.signalCode === null) {
+    const done = new Promise((r) => srv.proc.once('exit', r));
+    srv.proc.kill('SIGTERM');
+    const t = setTimeout(() => srv.proc.kill('SIGKILL'), 15000);
+    await done;
+    clearTimeout(t);
+  }
+}
+
+function client(opts = {}) {
+  return nodeVault({ apiVersion: 'v1', endpoint: srv.url, token: TOKEN, ...opts });
+}
+
+async function rejectsWithStatus(promise, status, what) {
+  await assert.rejects(promise, (e) => {
+    assert.ok(e.response, `${what}: expected an ApiResponseError, got ${e}`);
+    assert.equal(e.response.statusCode, status, `${what}: HTTP status`);
+    return true;
+  }, what);
+}
+
+before(startServer);
+
+after(async () => {
+  await stopServer();
+  if (srv.logPath) {
+    let logs = '';
+    for (const p of [srv.logPath, srv.outPath]) {
+      try { logs += fs.readFileSync(p, 'utf8'); } catch (e) { /* none */ }
+    }
+    const leaked = secrets.filter((v) => logs.includes(v));
+    console.log(`secret-in-log check (node): ${secrets.length} secret values checked against ` +
+      `${logs.length} bytes of server output, ${leaked.length} found`);
+    if (leaked.length) srv.failed = true;
+    if (srv.failed || process.env.REKEY_KEEP_TMP) {
+      console.log(`kept ${srv.tmp}`);
+    } else {
+      fs.rmSync(srv.tmp, { recursive: true, force: true });
+    }
+    assert.deepEqual(leaked, [], `secret values found in the server log ${srv.logPath}`);
+  }
+});
+
+test('health and tokenLookupSelf', async () => {
+  const vault = client();
+  const h = await vault.health();
+  assert.equal(h.initialized, true);
+  assert.equal(h.sealed, false);
+  const me = await vault.tokenLookupSelf();
+  assert.ok(me.data.policies.includes('root'), `policies: ${JSON.stringify(me.data.policies)}`);
+});
+
+test('write / read / update on secret/data', async () => {
+  const vault = client();
+  const p = uniq('node/rw');
+  const v1 = secretValue();
+  const v2 = secretValue();
+  const w = await vault.write(`secret/data/${p}`, { data: { password: v1, user: 'app' } });
+  assert.equal(w.data.version, 1);
+  assert.equal(w.data.deletion_time, '');
+  let r = await vault.read(`secret/data/${p}`);
+  assert.deepEqual(r.data.data, { password: v1, user: 'app' });
+  assert.equal(r.data.metadata.version, 1);
+
+  const w2 = await vault.write(`secret/data/${p}`, { options: { cas: 1 }, data: { password: v2 } });
+  assert.equal(w2.data.version, 2);
+  await rejectsWithStatus(vault.write(`secret/data/${p}`, { options: { cas: 1 }, data: { password: v1 } }),
+    400, 'stale cas');
+
+  // node-vault update = PATCH with application/merge-patch+json
+  const extra = secretValue();
+  const u = await vault.update(`secret/data/${p}`, { data: { extra } });
+  assert.equal(u.data.version, 3);
+  r = await vault.read(`secret/data/${p}`);
+  assert.deepEqual(r.data.data, { password: v2, extra });
+
+  r = await vault.read(`secret/data/${p}?version=1`);
+  assert.equal(r.data.data.password, v1);
+});
+
+test('list on secret/metadata (LIST verb and GET ?list=1)', async () => {
+  const vault = client();
+  const base = uniq('node/list');
+  for (const sub of ['a', 'b', 'dir/c']) {
+    await vault.write(`secret/data/${base}/${sub}`, { data: { k: secretValue() } });
+  }
+  const l1 = await vault.list(`secret/metadata/${base}`);
+  assert.deepEqual([...l1.data.keys].sort(), ['a', 'b', 'dir/']);
+  const l2 = await client({ noCustomHTTPVerbs: true }).list(`secret/metadata/${base}`);
+  assert.deepEqual([...l2.data.keys].sort(), ['a', 'b', 'dir/']);
+  await rejectsWithStatus(vault.list(`secret/metadata/${uniq('node/none')}`), 404, 'list of a missing folder');
+});
+
+test('metadata read and write', async () => {
+  const vault = client();
+  const p = uniq('node/meta');
+  await vault.write(`secret/data/${p}`, { data: { k: secretValue() } });
+  await vault.write(`secret/data/${p}`, { data: { k: secretValue() } });
+  const m = await vault.read(`secret/metadata/${p}`);
+  assert.equal(m.data.current_version, 2);
+  assert.deepEqual(Object.keys(m.data.versions).sort(), ['1', '2']);
+  await vault.write(`secret/metadata/${p}`, { max_versions: 5, custom_metadata: { owner: 'node' } });
+  const m2 = await vault.read(`secret/metadata/${p}`);
+  assert.equal(m2.data.max_versions, 5);
+  assert.deepEqual(m2.data.custom_metadata, { owner: 'node' });
+});
+
+test('delete on secret/data and secret/metadata', async () => {
+  const vault = client();
+  const p = uniq('node/del');
+  await vault.write(`secret/data/${p}`, { data: { k: secretValue() } });
+  await vault.delete(`secret/data/${p}`); // soft delete of the latest version (204)
+  await rejectsWithStatus(vault.read(`secret/data/${p}`), 404, 'read of a soft-deleted version');
+  await vault.write(`secret/undelete/${p}`, { versions: [1] });
+  const r = await vault.read(`secret/data/${p}`);
+  assert.equal(r.data.metadata.version, 1);
+  await vault.delete(`secret/metadata/${p}`); // all versions + metadata
+  await rejectsWithStatus(vault.read(`secret/metadata/${p}`), 404, 'metadata after delete');
+  await rejectsWithStatus(vault.read(`secret/data/${p}`), 404, 'data after metadata delete');
+  await vault.delete(`secret/data/${uniq('node/never')}`); // missing: still 204
+});
+
+test('bad token gets 403 permission denied', async () => {
+  const bad = client({ token: 'bad-' + crypto.randomBytes(8).toString('hex') });
+  await assert.rejects(bad.read('secret/data/node/anything'), (e) => {
+    assert.equal(e.response && e.response.statusCode, 403);
+    assert.equal(e.message, 'permission denied');
+    return true;
+  });
+  await assert.rejects(bad.write('secret/data/node/anything', { data: { k: 'v' } }),
+    (e) => e.response && e.response.statusCode === 403);
+  await assert.rejects(bad.list('secret/metadata/node'),
+    (e) => e.response && e.response.statusCode === 403);
+});
