@@ -7,6 +7,7 @@
 
 int main(int argc, char** argv) {
   CLI::App app{"rekey: a secrets server with automated, zero-downtime rotation", "rekey"};
+  app.fallthrough();  // global flags (--address, --token, --format) may follow the subcommand
   app.require_subcommand(1);
   app.set_version_flag("--version", "rekey 0.1.0");
 

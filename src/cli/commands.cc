@@ -445,7 +445,7 @@ void RegisterClientCommands(CLI::App& app, GlobalOptions& global, int& exit_code
                    "Soft-delete versions this long after they are written, e.g. 720h");
   mput->add_option("--custom-metadata", args->custom_metadata, "key=value (repeatable)");
   mput->add_option("--description", args->description, "Free-text description");
-  mput->callback(Guard(exit_code, [=, &mput] { return KvMetadataPut(*client, *args, *mput); }));
+  mput->callback(Guard(exit_code, [=] { return KvMetadataPut(*client, *args, *mput); }));
 
   CLI::App* del = kv->add_subcommand("delete", "Soft-delete the current version or --versions");
   add_path(del);

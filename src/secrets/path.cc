@@ -9,7 +9,7 @@ namespace {
 
 bool IsPathChar(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-         c == '_' || c == '-';
+         c == '_' || c == '-' || c == '+' || c == '=' || c == '@';
 }
 
 // `shown` is the path as the caller gave it, for the message.
@@ -28,7 +28,7 @@ absl::Status CheckSegments(std::string_view path, std::string_view shown) {
       if (!IsPathChar(c)) {
         return absl::InvalidArgumentError(rekey::StrCat(
             "invalid path \"", shown,
-            "\": segments may contain only letters, digits, '.', '_' and '-'"));
+            "\": segments may contain only letters, digits and . _ - + = @"));
       }
     }
   }

@@ -62,8 +62,7 @@ class Store {
   // Records whose key starts with `prefix`, in ascending byte order of key, beginning strictly
   // after `start_after` (when non-empty), at most `limit` of them (0 = no limit).
   virtual absl::StatusOr<std::vector<Record>> Scan(std::string_view prefix,
-                                                   std::string_view start_after,
-                                                   size_t limit) = 0;
+                                                   std::string_view start_after, size_t limit) = 0;
 
   // Like Scan, but only the keys (no value is read or decrypted).
   virtual absl::StatusOr<std::vector<std::string>> ScanKeys(std::string_view prefix,
@@ -74,10 +73,13 @@ class Store {
   // greater than that of every batch committed before it. When it returns OK the batch is
   // durable. kAborted if a condition did not hold (nothing was written); kUnavailable on an I/O
   // failure (nothing was written). An empty batch with no conditions commits nothing and
-  // returns the current index.
+  // returns the current index. A batch with conditions but no ops checks them atomically
+  // (kAborted if one fails) and returns the current index without writing.
   virtual absl::StatusOr<uint64_t> Commit(const WriteBatch& batch) = 0;
 
-  // The highest commit index made durable so far (0 for a new store).
+  // The highest commit index made durable so far (0 for a new store). Every read that starts
+  // after CommitIndex() returned N sees all batches up to N; a read may briefly see a batch
+  // before CommitIndex() reports it, never the reverse.
   virtual uint64_t CommitIndex() = 0;
 };
 

@@ -422,12 +422,19 @@ class HvacKvV2(unittest.TestCase):
         self.assertEqual(cm.exception.errors, ["permission denied"])
 
     def test_path_quoting(self):
-        # hvac quotes path parts with urllib.parse.quote ('/' kept).
-        p = uniq("hvac/quote") + "/with space+plus@at"
+        # hvac quotes path parts with urllib.parse.quote ('/' kept). Paths allow the AWS secret
+        # name characters (letters, digits, . _ - + = @), so these arrive percent-encoded.
+        p = uniq("hvac/quote") + "/plus+eq=at@x"
         v = SECRETS.new()
         self.kv.create_or_update_secret(path=p, secret={"k": v})
         self.assertEqual(self.kv.read_secret(path=p)["data"]["data"]["k"], v)
-        self.assertIn("with space+plus@at", self.kv.list_secrets(path=p.rsplit("/", 1)[0])["data"]["keys"])
+        self.assertIn("plus+eq=at@x", self.kv.list_secrets(path=p.rsplit("/", 1)[0])["data"]["keys"])
+
+    def test_path_with_space_is_rejected(self):
+        with self.assertRaises(hvac.exceptions.InvalidRequest) as cm:
+            self.kv.create_or_update_secret(path=uniq("hvac/quote") + "/with space",
+                                            secret={"k": SECRETS.new()})
+        self.assertIn("invalid path", str(cm.exception))
 
 
 if __name__ == "__main__":

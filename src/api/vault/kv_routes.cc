@@ -358,7 +358,6 @@ http::Response HandleKv(const VaultRequest& req, secrets::SecretsService& kv) {
     return RouteNotFound(req);
   }
   if (req.operation == "LIST") return UnsupportedOperation();
-  if (path.empty()) return RouteNotFound(req);
   if (absl::Status valid = secrets::ValidateSecretPath(path); !valid.ok()) {
     return ErrorFromStatus(valid);
   }

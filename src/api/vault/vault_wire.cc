@@ -98,7 +98,7 @@ http::Response ErrorResponse(int http_status, std::string_view message) {
 }
 
 http::Response ErrorFromStatus(const absl::Status& status) {
-  return ErrorResponse(http::HttpStatusFromCode(status.code()), status.message());
+  return ErrorResponse(http::HttpStatusFromCode(status.code()), ToStd(status.message()));
 }
 
 }  // namespace rekey::api
