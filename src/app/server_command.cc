@@ -2,9 +2,16 @@
 
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <optional>
+#include <utility>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -33,8 +40,41 @@ constexpr char kDbFile[] = "rekey.db";
 constexpr char kRootKeyFile[] = "root.key";
 constexpr char kClusterIdKey[] = "sys/cluster-id";
 
+// An exclusive flock on <data_dir>/rekey.lock, held for the life of the process, so two servers
+// never share one store. The kernel drops it when the process dies, even by SIGKILL.
+class DataDirLock {
+ public:
+  static absl::StatusOr<DataDirLock> Acquire(const std::string& data_dir) {
+    const std::string path = (fs::path(data_dir) / "rekey.lock").string();
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+      return absl::PermissionDeniedError(
+          rekey::StrCat("cannot open lock file ", path, ": ", std::strerror(errno)));
+    }
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      ::close(fd);
+      return absl::FailedPreconditionError(
+          rekey::StrCat("data dir ", data_dir, " is in use by another rekey process"));
+    }
+    return DataDirLock(fd);
+  }
+  DataDirLock(DataDirLock&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  DataDirLock& operator=(DataDirLock&& other) noexcept {
+    std::swap(fd_, other.fd_);
+    return *this;
+  }
+  ~DataDirLock() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+
+ private:
+  explicit DataDirLock(int fd) : fd_(fd) {}
+  int fd_ = -1;
+};
+
 // Everything a running server owns, in construction order.
 struct Core {
+  std::optional<DataDirLock> lock;
   RealClock clock;
   crypto::OsRandom random;
   SecretBytes root_key;
@@ -87,6 +127,8 @@ absl::StatusOr<std::unique_ptr<Core>> OpenCore(const ServerConfig& config, bool 
     return absl::FailedPreconditionError(rekey::StrCat(
         "data dir ", config.data_dir, " holds no rekey store: ", InitHint(config.data_dir)));
   }
+  ASSIGN_OR_RETURN(DataDirLock lock, DataDirLock::Acquire(config.data_dir));
+  core->lock.emplace(std::move(lock));
 
   absl::StatusOr<SecretBytes> root_key = storage::ReadRootKeyFile(key_path);
   if (root_key.status().code() == absl::StatusCode::kNotFound && create && !had_db) {

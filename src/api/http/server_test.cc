@@ -42,6 +42,7 @@ using ::testing::HasSubstr;
 using ::testing::MatchesRegex;
 
 constexpr char kFixedBody[] = "hello, world";
+constexpr size_t kBigBodyBytes = 32 << 20;  // more than loopback socket buffers hold
 
 // What the handler saw of one request.
 struct Seen {
@@ -57,6 +58,7 @@ struct Seen {
 //   /throw       throws (the server must answer 500)
 //   /block...    MayBlock; echoes
 //   /slow        MayBlock; blocks until Release()
+//   /big         kBigBodyBytes of 'b'; notifies WaitUntilBigHandled()
 //   anything else: echoes "<method> <path>?<query>\n<body>"
 class TestHandler : public Handler {
  public:
@@ -78,6 +80,9 @@ class TestHandler : public Handler {
       r.content_type = "";
     } else if (req.path == "/throw") {
       throw std::runtime_error("boom");
+    } else if (req.path == "/big") {
+      r.body.assign(kBigBodyBytes, 'b');
+      big_handled_.Notify();
     } else if (req.path == "/slow") {
       slow_entered_.Notify();
       release_.WaitForNotification();
@@ -94,6 +99,7 @@ class TestHandler : public Handler {
     return seen_;
   }
   void WaitUntilSlowEntered() { slow_entered_.WaitForNotification(); }
+  void WaitUntilBigHandled() { big_handled_.WaitForNotification(); }
   void Release() {
     if (!release_.HasBeenNotified()) release_.Notify();
   }
@@ -102,6 +108,7 @@ class TestHandler : public Handler {
   mutable std::mutex mu_;
   std::vector<Seen> seen_;
   absl::Notification slow_entered_;
+  absl::Notification big_handled_;
   absl::Notification release_;
 };
 
@@ -561,6 +568,28 @@ TEST_F(ServerTest, ShutdownClosesIdleKeepAliveConnections) {
   bool timed_out = true;
   EXPECT_EQ(conn.ReadUntilClose(&timed_out), "");
   EXPECT_FALSE(timed_out);
+}
+
+// Regression: draining must also close a connection whose last response was still being written
+// when Shutdown began (it used to wait for the whole grace period).
+TEST_F(ServerTest, ShutdownClosesConnectionWhoseResponseWasBeingWritten) {
+  StartServer();
+  RawConnection conn(port_);
+  ASSERT_TRUE(conn.connected());
+  ASSERT_TRUE(conn.Send("GET /big HTTP/1.1\r\nHost: x\r\n\r\n"));
+  handler_.WaitUntilBigHandled();  // the write is now blocked: this test reads nothing yet
+  std::thread shutdown([&] { server_->Shutdown(absl::Seconds(60)); });
+  for (;;) {  // until no new connection is accepted: the drain request is being posted
+    RawConnection probe(port_);
+    if (!probe.connected()) break;
+    std::this_thread::yield();
+  }
+  bool timed_out = true;
+  const std::string wire = conn.ReadUntilClose(&timed_out);
+  EXPECT_FALSE(timed_out) << "the connection must close once its response is written";
+  EXPECT_GT(wire.size(), kBigBodyBytes);
+  EXPECT_TRUE(absl::EndsWith(wire, "bbbb"));
+  shutdown.join();
 }
 
 TEST_F(ServerTest, ShutdownIsIdempotentAndDestructorAfterShutdownIsFine) {
