@@ -7,7 +7,7 @@ export CCACHE_DIR ?= $(HOME)/.ccache
 REKEY_ADDR_DEV ?= 127.0.0.1:8200
 DEV_DIR ?= $(CURDIR)/.rekey-dev
 
-.PHONY: run test build release asan deps bench clean format
+.PHONY: run test build release asan bench clean format
 
 ## make run: install what is missing, build release, start a dev server.
 run: 

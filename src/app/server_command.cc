@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstring>
 #include <optional>
+#include <set>
 #include <utility>
 #include <cstdlib>
 #include <filesystem>
@@ -186,7 +187,14 @@ absl::StatusOr<ServerConfig> ResolveConfig(const ServerFlags& flags) {
   if (!flags.listen.empty()) config.listen = flags.listen;
   if (!flags.data_dir.empty()) config.data_dir = flags.data_dir;
   if (!flags.addr_file.empty()) config.addr_file = flags.addr_file;
-  if (!flags.log_level.empty()) config.log_level = flags.log_level;
+  if (!flags.log_level.empty()) {
+    static const std::set<std::string> kLevels = {"trace", "debug", "info", "warn", "error", "off"};
+    if (!kLevels.contains(flags.log_level)) {
+      return absl::InvalidArgumentError(
+          "invalid --log-level: use one of trace, debug, info, warn, error, off");
+    }
+    config.log_level = flags.log_level;
+  }
   if (config.data_dir.empty()) {
     if (!flags.dev) {
       return absl::InvalidArgumentError(

@@ -294,7 +294,9 @@ int KvList(Client& c, const KvArgs& a) {
     std::cout << res->body << std::endl;
     return kExitOk;
   }
-  json::value v = json::parse(res->body);
+  boost::system::error_code ec;
+  json::value v = json::parse(res->body, ec);
+  if (ec) return ServerError(*res, path);
   std::cout << "Keys\n----\n";
   if (const json::object* data = DataOf(v)) {
     if (const json::value* keys = data->if_contains("keys"); keys && keys->is_array()) {
@@ -314,9 +316,10 @@ int KvMetadataGet(Client& c, const KvArgs& a) {
     std::cout << res->body << std::endl;
     return kExitOk;
   }
-  json::value v = json::parse(res->body);
-  const json::object* data = DataOf(v);
-  if (data == nullptr) return kExitServerError;
+  boost::system::error_code ec;
+  json::value v = json::parse(res->body, ec);
+  const json::object* data = ec ? nullptr : DataOf(v);
+  if (data == nullptr) return ServerError(*res, path);
   std::cout << "====== Metadata Path: " << kMount << "/metadata/" << path << " ======" << std::endl;
   json::object top = *data;
   top.erase("versions");
@@ -357,7 +360,8 @@ int KvVersionOp(Client& c, const KvArgs& a, const std::string& op) {
   }
   if (!res) return kExitServerError;
   if (res->status / 100 != 2) return ServerError(*res, path);
-  return PrintResult(c, *res, rekey::StrCat("Data ", op, "d at ", path));
+  const char* done = op == "delete" ? "deleted" : op == "undelete" ? "undeleted" : "destroyed";
+  return PrintResult(c, *res, rekey::StrCat("Data ", done, " at ", path));
 }
 
 int KvRmAll(Client& c, const KvArgs& a) {

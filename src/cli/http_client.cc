@@ -29,6 +29,7 @@
 #include <boost/url/parse.hpp>
 #include <boost/url/url_view.hpp>
 #include <chrono>
+#include <cstdlib>
 #include <exception>
 #include <optional>
 #include <typeinfo>
@@ -132,6 +133,7 @@ struct HttpClient::Impl {
     ioc.restart();
     ioc.run();
     if (error) std::rethrow_exception(error);
+    if (!result.has_value()) std::abort();  // run() returned before the coroutine finished
     return std::move(*result);
   }
 

@@ -17,6 +17,8 @@ namespace rekey::secrets {
 namespace {
 
 constexpr int kMaxAttempts = 16;
+// Metadata cache bound; past it an arbitrary entry is dropped per insert.
+constexpr size_t kMaxCachedSecrets = 200000;
 constexpr char kCasMismatch[] = "check-and-set parameter did not match the current version";
 constexpr char kCasRequired[] = "check-and-set parameter required for this call";
 
@@ -85,13 +87,56 @@ absl::Status SecretsService::SetConfig(const MountConfig& config) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<SecretsService::Loaded> SecretsService::Load(std::string_view path) {
+std::mutex& SecretsService::StripeFor(std::string_view path) {
+  return path_locks_[std::hash<std::string_view>{}(path) % path_locks_.size()];
+}
+
+void SecretsService::Remember(std::string_view path, Snapshot snapshot) {
+  std::unique_lock lock(cache_mu_);
+  if (cache_.size() >= kMaxCachedSecrets && !cache_.contains(std::string(path))) {
+    cache_.erase(cache_.begin());  // any entry: it is re-read on its next use
+  }
+  cache_[std::string(path)] = std::move(snapshot);
+}
+
+void SecretsService::Forget(std::string_view path) {
+  std::unique_lock lock(cache_mu_);
+  cache_.erase(std::string(path));
+}
+
+absl::StatusOr<SecretsService::Snapshot> SecretsService::Fetch(std::string_view path,
+                                                               bool stripe_held) {
+  auto cached = [&]() -> std::optional<Snapshot> {
+    std::shared_lock lock(cache_mu_);
+    auto it = cache_.find(std::string(path));
+    if (it == cache_.end()) return std::nullopt;
+    return it->second;
+  };
+  if (std::optional<Snapshot> hit = cached()) return *hit;
+  // Fill under the stripe, so a writer cannot commit between our store read and our insert.
+  std::unique_lock<std::mutex> stripe;
+  if (!stripe_held) {
+    stripe = std::unique_lock<std::mutex>(StripeFor(path));
+    if (std::optional<Snapshot> hit = cached()) return *hit;
+  }
   ASSIGN_OR_RETURN(auto record, store_.Get(MetaKey(path)));
+  Snapshot snapshot;
+  if (record.has_value()) {
+    ASSIGN_OR_RETURN(SecretMetadata meta, DecodeMetadata(record->value.Reveal()));
+    snapshot.mod_index = record->mod_index;
+    snapshot.meta = std::make_shared<const SecretMetadata>(std::move(meta));
+  }
+  Remember(path, snapshot);
+  return snapshot;
+}
+
+absl::StatusOr<SecretsService::Loaded> SecretsService::Load(std::string_view path) {
+  ASSIGN_OR_RETURN(Snapshot snapshot, Fetch(path, /*stripe_held=*/true));
   Loaded loaded;
-  if (!record.has_value()) return loaded;
+  if (snapshot.meta == nullptr) return loaded;
   loaded.exists = true;
-  loaded.mod_index = record->mod_index;
-  ASSIGN_OR_RETURN(loaded.meta, DecodeMetadata(record->value.Reveal()));
+  loaded.mod_index = snapshot.mod_index;
+  loaded.meta = *snapshot.meta;
   return loaded;
 }
 
@@ -101,16 +146,32 @@ absl::Status SecretsService::Mutate(
   RETURN_IF_ERROR(ValidateSecretPath(path));
   // Writers of one secret in this process queue here instead of racing to the store; the
   // compare-and-set below still guards against other processes sharing the store.
-  std::lock_guard<std::mutex> lock(path_locks_[std::hash<std::string_view>{}(path) % path_locks_.size()]);
+  std::lock_guard<std::mutex> lock(StripeFor(path));
+  const std::string meta_key = MetaKey(path);
   for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
     ASSIGN_OR_RETURN(Loaded loaded, Load(path));
     storage::WriteBatch batch;
     uint64_t expected = loaded.exists ? loaded.mod_index : 0;
     RETURN_IF_ERROR(mutate(loaded, batch));
     if (batch.empty()) return absl::OkStatus();  // nothing to change
-    batch.ExpectModIndex(MetaKey(path), expected);
+    batch.ExpectModIndex(meta_key, expected);
     absl::StatusOr<uint64_t> committed = store_.Commit(batch);
-    if (committed.ok()) return absl::OkStatus();
+    if (committed.ok()) {
+      // The last op on the metadata record decides what the cache holds now.
+      std::optional<bool> put;
+      for (const storage::WriteBatch::Op& op : batch.ops()) {
+        if (op.key == meta_key) put = op.value.has_value();
+      }
+      if (put == true) {
+        Remember(path, Snapshot{*committed, std::make_shared<const SecretMetadata>(
+                                                std::move(loaded.meta))});
+      } else if (put == false) {
+        Remember(path, Snapshot{});
+      }
+      return absl::OkStatus();
+    }
+    // Someone else changed the record (or the store failed): trust only the store from here.
+    Forget(path);
     if (committed.status().code() != absl::StatusCode::kAborted) return committed.status();
   }
   return absl::AbortedError(rekey::StrCat("secret \"", path,
@@ -201,16 +262,16 @@ absl::StatusOr<WriteResult> SecretsService::Patch(std::string_view path, const S
 }
 
 absl::StatusOr<ReadResult> SecretsService::ReadVersion(std::string_view path,
-                                                       const SecretMetadata& meta,
+                                                       std::shared_ptr<const SecretMetadata> meta,
                                                        uint64_t version) {
-  auto it = meta.versions.find(version);
-  if (version == 0 || it == meta.versions.end()) {
+  auto it = meta->versions.find(version);
+  if (version == 0 || it == meta->versions.end()) {
     return absl::NotFoundError(rekey::StrCat("secret \"", path, "\" has no version ", version));
   }
   ReadResult result;
-  result.meta = meta;
   result.version = it->second;
-  if (!it->second.IsReadableAt(clock_.Now())) return result;
+  result.meta = std::move(meta);
+  if (!result.version.IsReadableAt(clock_.Now())) return result;
   ASSIGN_OR_RETURN(auto record, store_.Get(DataKey(path, version)));
   if (!record.has_value()) {
     return absl::DataLossError(rekey::StrCat("value of \"", path, "\" version ", version,
@@ -222,36 +283,43 @@ absl::StatusOr<ReadResult> SecretsService::ReadVersion(std::string_view path,
 
 absl::StatusOr<ReadResult> SecretsService::Read(std::string_view path, uint64_t version) {
   RETURN_IF_ERROR(ValidateSecretPath(path));
-  ASSIGN_OR_RETURN(Loaded loaded, Load(path));
-  if (!loaded.exists) return absl::NotFoundError(rekey::StrCat("no secret at \"", path, "\""));
+  ASSIGN_OR_RETURN(Snapshot snapshot, Fetch(path, /*stripe_held=*/false));
+  if (snapshot.meta == nullptr) {
+    return absl::NotFoundError(rekey::StrCat("no secret at \"", path, "\""));
+  }
   if (version == 0) {
-    version = loaded.meta.CurrentVersion();
+    version = snapshot.meta->CurrentVersion();
     if (version == 0) {
       return absl::NotFoundError(rekey::StrCat("secret \"", path, "\" has no current version"));
     }
   }
-  return ReadVersion(path, loaded.meta, version);
+  return ReadVersion(path, std::move(snapshot.meta), version);
 }
 
 absl::StatusOr<ReadResult> SecretsService::ReadLabel(std::string_view path,
                                                      std::string_view label) {
   RETURN_IF_ERROR(ValidateSecretPath(path));
   RETURN_IF_ERROR(ValidateLabel(label));
-  ASSIGN_OR_RETURN(Loaded loaded, Load(path));
-  if (!loaded.exists) return absl::NotFoundError(rekey::StrCat("no secret at \"", path, "\""));
-  auto it = loaded.meta.labels.find(std::string(label));
-  if (it == loaded.meta.labels.end()) {
+  ASSIGN_OR_RETURN(Snapshot snapshot, Fetch(path, /*stripe_held=*/false));
+  if (snapshot.meta == nullptr) {
+    return absl::NotFoundError(rekey::StrCat("no secret at \"", path, "\""));
+  }
+  auto it = snapshot.meta->labels.find(std::string(label));
+  if (it == snapshot.meta->labels.end()) {
     return absl::NotFoundError(
         rekey::StrCat("secret \"", path, "\" has no version labelled \"", label, "\""));
   }
-  return ReadVersion(path, loaded.meta, it->second);
+  const uint64_t version = it->second;
+  return ReadVersion(path, std::move(snapshot.meta), version);
 }
 
 absl::StatusOr<SecretMetadata> SecretsService::GetMetadata(std::string_view path) {
   RETURN_IF_ERROR(ValidateSecretPath(path));
-  ASSIGN_OR_RETURN(Loaded loaded, Load(path));
-  if (!loaded.exists) return absl::NotFoundError(rekey::StrCat("no secret at \"", path, "\""));
-  return loaded.meta;
+  ASSIGN_OR_RETURN(Snapshot snapshot, Fetch(path, /*stripe_held=*/false));
+  if (snapshot.meta == nullptr) {
+    return absl::NotFoundError(rekey::StrCat("no secret at \"", path, "\""));
+  }
+  return *snapshot.meta;
 }
 
 absl::Status SecretsService::UpdateMetadata(std::string_view path, const MetadataUpdate& update) {

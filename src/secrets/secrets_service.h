@@ -7,11 +7,14 @@
 #include <array>
 #include <functional>
 #include <map>
+#include <memory>
+#include <shared_mutex>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "core/clock.h"
@@ -23,7 +26,7 @@
 namespace rekey::secrets {
 
 struct ReadResult {
-  SecretMetadata meta;
+  std::shared_ptr<const SecretMetadata> meta;  // never null
   VersionInfo version;
   // JSON text of the value; nullopt when the version is deleted or destroyed.
   std::optional<SecretBytes> value;
@@ -50,7 +53,9 @@ struct MetadataUpdate {
 
 // Thread-safe. Every mutation is one atomic store transaction guarded by compare-and-set on the
 // secret's metadata record, retried on a concurrent change; a crash leaves either the old or the
-// new state, never a mix. Paths are validated here (kInvalidArgument); missing secrets are
+// new state, never a mix. Decoded metadata is cached in memory (the read path's index), which
+// assumes this process is the store's only writer (the data dir is flock()ed); a compare-and-set
+// failure drops the entry and re-reads it. Paths are validated here (kInvalidArgument); missing secrets are
 // kNotFound; check-and-set failures are kFailedPrecondition with Vault's messages.
 class SecretsService {
  public:
@@ -107,13 +112,25 @@ class SecretsService {
     uint64_t mod_index = 0;
     SecretMetadata meta;
   };
+  // What the store holds for a secret's metadata record: `meta` is null when it is absent.
+  struct Snapshot {
+    uint64_t mod_index = 0;
+    std::shared_ptr<const SecretMetadata> meta;
+  };
+  // The metadata of `path`, from the cache or the store. `stripe_held` says whether the caller
+  // already holds StripeFor(path), which guards filling the cache for that path.
+  absl::StatusOr<Snapshot> Fetch(std::string_view path, bool stripe_held);
+  void Remember(std::string_view path, Snapshot snapshot);
+  void Forget(std::string_view path);
+  std::mutex& StripeFor(std::string_view path);
   // Applies `mutate` to the secret's metadata (and `batch`) and commits both atomically, retrying
   // when another writer changed the secret in between. `mutate` returns the status to give up
   // with; it may be called several times.
   absl::Status Mutate(std::string_view path,
                       const std::function<absl::Status(Loaded&, storage::WriteBatch&)>& mutate);
   absl::StatusOr<Loaded> Load(std::string_view path);
-  absl::StatusOr<ReadResult> ReadVersion(std::string_view path, const SecretMetadata& meta,
+  absl::StatusOr<ReadResult> ReadVersion(std::string_view path,
+                                         std::shared_ptr<const SecretMetadata> meta,
                                          uint64_t version);
   absl::StatusOr<WriteResult> WriteVersion(std::string_view path, const WriteOptions& options,
                                            const std::function<absl::StatusOr<SecretBytes>(
@@ -125,7 +142,10 @@ class SecretsService {
   const Clock& clock_;
   Random& random_;
   const std::string mount_;
-  std::array<std::mutex, 64> path_locks_;  // striped by path hash; see Mutate
+  // Writers of one secret (and cache fills for it) serialize on its stripe; see Mutate.
+  std::array<std::mutex, 1024> path_locks_;
+  std::shared_mutex cache_mu_;
+  absl::flat_hash_map<std::string, Snapshot> cache_;  // guarded by cache_mu_
   std::mutex config_mu_;
   std::optional<MountConfig> config_;  // cache of the stored mount config
 };

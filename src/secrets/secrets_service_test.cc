@@ -215,6 +215,24 @@ TEST_F(SecretsServiceTest, ConcurrentWritersEachGetTheirOwnVersion) {
   EXPECT_EQ(meta.versions.size(), 40u);
 }
 
+TEST_F(SecretsServiceTest, StaleCacheOfAnotherWriterIsDetectedAndRefreshed) {
+  // Two services over one store stand for two processes: each caches metadata, and the
+  // compare-and-set on the metadata record catches the other's writes.
+  SecretsService other(store_, clock_, random_, "secret");
+  ASSERT_OK(Put("s", R"({"v":"1"})").status());
+  ASSERT_OK_AND_ASSIGN(ReadResult seen, other.Read("s", 0));  // `other` caches version 1
+  EXPECT_EQ(seen.version.number, 1u);
+  ASSERT_OK(Put("s", R"({"v":"2"})").status());
+  ASSERT_OK_AND_ASSIGN(WriteResult w, other.Put("s", Json(R"({"v":"3"})"), WriteOptions{}));
+  EXPECT_EQ(w.version.number, 3u);
+  EXPECT_EQ(w.meta.labels.at("previous"), 2u);
+  // The first service's own next write conflicts too, refreshes, and builds on version 3.
+  ASSERT_OK_AND_ASSIGN(WriteResult w4, service_.Put("s", Json(R"({"v":"4"})"), WriteOptions{}));
+  EXPECT_EQ(w4.version.number, 4u);
+  ASSERT_OK_AND_ASSIGN(ReadResult v3, service_.Read("s", 3));
+  EXPECT_EQ(ValueOf(v3), R"({"v":"3"})");
+}
+
 TEST_F(SecretsServiceTest, InvalidPathsAreRejected) {
   EXPECT_THAT(Put("../x", "{}"), StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_THAT(service_.Read("a//b", 0), StatusIs(absl::StatusCode::kInvalidArgument));

@@ -342,6 +342,8 @@ absl::StatusOr<SqliteStore::ReaderLease> SqliteStore::AcquireReader() {
     pool_cv_.notify_all();
     return opened.status();
   }
+  // Readers map the file instead of pread()ing every page (one syscall less per page read).
+  (*opened)->Exec(internal::kMmapPragma).IgnoreError();
   return ReaderLease(this, *std::move(opened));
 }
 
@@ -349,8 +351,12 @@ void SqliteStore::ReleaseReader(std::unique_ptr<Connection> connection) {
   {
     std::lock_guard lock(pool_mu_);
     idle_readers_.push_back(std::move(connection));
+    if (pool_closed_) {
+      pool_cv_.notify_all();  // Close() waits on the same condition for every reader
+      return;
+    }
   }
-  pool_cv_.notify_all();
+  pool_cv_.notify_one();
 }
 
 absl::StatusOr<std::optional<Record>> SqliteStore::Get(std::string_view key) {

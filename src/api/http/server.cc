@@ -677,7 +677,7 @@ class Session final : public SessionBase {
     for (;;) {
       while (!closed_ && queue_.empty() && reader_state_ != ReaderState::kDone) {
         // Draining began while the last response was being written: nothing more will come.
-        if (draining_ && reader_state_ != ReaderState::kMidRequest && getenv("NOFIX") == nullptr) break;
+        if (draining_ && reader_state_ != ReaderState::kMidRequest) break;
         writer_busy_ = false;
         UpdateIdleTimer();
         co_await WaitForSignal(writer_wake_);

@@ -8,6 +8,8 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -17,6 +19,7 @@
 #include <filesystem>
 #include <mutex>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -474,6 +477,29 @@ TEST_F(ServerTest, HandlerExceptionBecomes500) {
   EXPECT_EQ(r->body, R"({"errors":["internal error"]})");
   // The connection survives.
   ASSERT_THAT(client->Send("GET", "/fixed", {}, ""), IsOk());
+}
+
+TEST_F(ServerTest, AccessLogNamesThePathButNeverQueryHeadersOrBody) {
+  std::ostringstream log;
+  std::shared_ptr<spdlog::logger> previous = spdlog::default_logger();
+  spdlog::set_default_logger(std::make_shared<spdlog::logger>(
+      "access-log-test", std::make_shared<spdlog::sinks::ostream_sink_mt>(log)));
+  ServerOptions options = TestOptions();
+  options.access_log = true;
+  StartServer(options);
+  auto client = NewClient();
+  absl::StatusOr<ClientResponse> r = client->Send("PUT", "/v1/secret/data/app?token=qsecret",
+                                                  {{"X-Vault-Token", "hsecret"}}, "bsecret");
+  ASSERT_THAT(r, IsOk());
+  server_->Shutdown(absl::Seconds(5));  // joins the I/O threads: the line has been written
+  spdlog::set_default_logger(previous);
+
+  const std::string text = log.str();
+  EXPECT_THAT(text, HasSubstr(absl::StrCat(*FindHeader(*r, "x-request-id"), " 127.0.0.1:")));
+  EXPECT_THAT(text, HasSubstr(" PUT /v1/secret/data/app 200 "));
+  EXPECT_THAT(text, ::testing::Not(HasSubstr("qsecret")));
+  EXPECT_THAT(text, ::testing::Not(HasSubstr("hsecret")));
+  EXPECT_THAT(text, ::testing::Not(HasSubstr("bsecret")));
 }
 
 TEST_F(ServerTest, IdleKeepAliveConnectionIsClosed) {

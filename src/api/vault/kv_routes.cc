@@ -86,7 +86,7 @@ http::Response HandleData(const VaultRequest& req, const std::string& path,
     if (!version.ok()) return ErrorFromStatus(version.status());
     absl::StatusOr<secrets::ReadResult> r = kv.Read(path, *version);
     if (!r.ok()) return ErrorOrEmpty404(r.status());
-    std::string metadata = json::serialize(VersionMetadataJson(r->meta, r->version));
+    std::string metadata = json::serialize(VersionMetadataJson(*r->meta, r->version));
     if (!r->value.has_value()) {
       // Deleted or destroyed: Vault sends the whole envelope with a 404 and no "errors".
       return Envelope(*req.http, rekey::StrCat(R"({"data":null,"metadata":)", metadata, "}"),
@@ -177,7 +177,7 @@ http::Response HandleSubkeys(const VaultRequest& req, const std::string& path,
   }
   absl::StatusOr<secrets::ReadResult> r = kv.Read(path, *version);
   if (!r.ok()) return ErrorOrEmpty404(r.status());
-  std::string metadata = json::serialize(VersionMetadataJson(r->meta, r->version));
+  std::string metadata = json::serialize(VersionMetadataJson(*r->meta, r->version));
   if (!r->value.has_value()) {
     return Envelope(*req.http, rekey::StrCat(R"({"subkeys":null,"metadata":)", metadata, "}"),
                     kNotFound);

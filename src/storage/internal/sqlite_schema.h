@@ -9,6 +9,10 @@
 
 namespace rekey::storage::internal {
 
+// Maps up to 256 MiB of the file into memory so page reads are memory reads, not pread() calls.
+inline constexpr char kMmapPragma[] = "PRAGMA mmap_size=268435456;";
+
+
 // store_meta row 'format' of every file this code reads and writes.
 inline constexpr char kFormatMarker[] = "rekey-sqlite-1";
 
