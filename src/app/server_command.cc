@@ -317,7 +317,9 @@ int RunServer(const ServerFlags& flags) {
       !s.ok()) {
     spdlog::warn("could not save keyring usage counters: {}", ToStd(s.message()));
   }
-  spdlog::info("stopped");
+  const storage::SqliteStore::GroupCommitStats stats = core.raw->Stats();
+  spdlog::info("stopped; storage committed {} batches in {} transactions", stats.batches,
+               stats.transactions);
   return 0;
 }
 

@@ -66,13 +66,16 @@ std::string ScanLowerBound(std::string_view prefix, std::string_view start_after
 
 }  // namespace
 
-// Lives on the committing thread's stack until `done`.
+// Shared by the committing thread and the writer, so the writer may notify after the committer
+// has seen `done` and returned. Each has its own mutex: waking committers do not convoy on
+// queue_mu_.
 struct SqliteStore::PendingBatch {
   explicit PendingBatch(const WriteBatch* b) : batch(b) {}
   const WriteBatch* batch;
-  absl::StatusOr<uint64_t> result = absl::InternalError("batch not run");
-  bool done = false;           // guarded by queue_mu_
-  std::condition_variable cv;  // notified, under queue_mu_, when done
+  absl::StatusOr<uint64_t> result = absl::InternalError("batch not run");  // written before done
+  std::mutex mu;
+  bool done = false;  // guarded by mu
+  std::condition_variable cv;
 };
 
 // A read-only connection borrowed from the pool, returned on destruction.
@@ -169,14 +172,17 @@ void SqliteStore::Close() {
 // ---- Writes -------------------------------------------------------------------------------------
 
 absl::StatusOr<uint64_t> SqliteStore::Commit(const WriteBatch& batch) {
-  PendingBatch pending(&batch);
-  std::unique_lock lock(queue_mu_);
-  if (closing_) return ClosedError(path_);
   if (batch.empty() && batch.conditions().empty()) return commit_index_.load();
-  queue_.push_back(&pending);
+  auto pending = std::make_shared<PendingBatch>(&batch);
+  {
+    std::lock_guard lock(queue_mu_);
+    if (closing_) return ClosedError(path_);
+    queue_.push_back(pending);
+  }
   queue_cv_.notify_all();  // the writer, and AwaitQueuedForTest
-  pending.cv.wait(lock, [&pending] { return pending.done; });
-  return std::move(pending.result);
+  std::unique_lock lock(pending->mu);
+  pending->cv.wait(lock, [&pending] { return pending->done; });
+  return std::move(pending->result);
 }
 
 uint64_t SqliteStore::CommitIndex() { return commit_index_.load(std::memory_order_acquire); }
@@ -203,7 +209,7 @@ void SqliteStore::AwaitQueuedForTest(size_t n) {
 void SqliteStore::WriterLoop() {
   const size_t max_group = static_cast<size_t>(options_.max_batches_per_group);
   for (;;) {
-    std::vector<PendingBatch*> group;
+    std::vector<std::shared_ptr<PendingBatch>> group;
     {
       std::unique_lock lock(queue_mu_);
       queue_cv_.wait(lock, [this] { return HasWorkOrClosing(); });
@@ -213,13 +219,12 @@ void SqliteStore::WriterLoop() {
       queue_.erase(queue_.begin(), queue_.begin() + n);
     }
     CommitGroup(group);
-    {
-      // Notify under the lock: once `done` is seen the waiter may return and destroy `cv`.
-      std::lock_guard lock(queue_mu_);
-      for (PendingBatch* pending : group) {
+    for (const std::shared_ptr<PendingBatch>& pending : group) {
+      {
+        std::lock_guard lock(pending->mu);
         pending->done = true;
-        pending->cv.notify_one();
       }
+      pending->cv.notify_one();
     }
     MaybeCheckpoint();
   }
@@ -232,7 +237,7 @@ void SqliteStore::MaybeCheckpoint() {
   wal_pages_ = 0;
 }
 
-void SqliteStore::CommitGroup(const std::vector<PendingBatch*>& group) {
+void SqliteStore::CommitGroup(const std::vector<std::shared_ptr<PendingBatch>>& group) {
   absl::Status failure = writer_->Run("BEGIN IMMEDIATE");
   // Read inside the transaction: the file, not memory, is the authority on the last index.
   absl::StatusOr<uint64_t> durable = failure.ok() ? internal::ReadCommitIndex(*writer_) : failure;
@@ -248,7 +253,7 @@ void SqliteStore::CommitGroup(const std::vector<PendingBatch*>& group) {
     if (!sqlite3_get_autocommit(writer_->db())) writer_->Exec("ROLLBACK").IgnoreError();
     const absl::Status status = absl::UnavailableError(rekey::StrCat(
         "group commit on '", path_, "' failed, nothing written: ", failure.message()));
-    for (PendingBatch* pending : group) pending->result = status;
+    for (const auto& pending : group) pending->result = status;
     return;
   }
   commit_index_.store(index, std::memory_order_release);

@@ -99,7 +99,7 @@ class SqliteStore final : public Store {
   // they never wait for it.
   void MaybeCheckpoint();
   // Runs one group in one transaction and sets every batch's result.
-  void CommitGroup(const std::vector<PendingBatch*>& group);
+  void CommitGroup(const std::vector<std::shared_ptr<PendingBatch>>& group);
   // Applies one batch inside the open transaction; sets `result` and advances `index` if it
   // wrote. Non-OK return: the transaction can no longer be trusted and must be rolled back.
   absl::Status ApplyBatch(const WriteBatch& batch, uint64_t& index,
@@ -128,7 +128,7 @@ class SqliteStore final : public Store {
   // is not instrumented).
   std::mutex queue_mu_;
   std::condition_variable queue_cv_;  // queue_, paused_ or closing_ changed
-  std::deque<PendingBatch*> queue_ ABSL_GUARDED_BY(queue_mu_);
+  std::deque<std::shared_ptr<PendingBatch>> queue_ ABSL_GUARDED_BY(queue_mu_);
   bool closing_ ABSL_GUARDED_BY(queue_mu_) = false;
   bool paused_ ABSL_GUARDED_BY(queue_mu_) = false;
   std::thread writer_thread_;
