@@ -42,7 +42,7 @@ absl::Status ApplyWriterPragmas(SqliteConnection& db) {
     return absl::UnavailableError(rekey::StrCat("cannot put '", db.path(), "' in WAL mode"));
   }
   RETURN_IF_ERROR(db.Exec(kMmapPragma));
-  return db.Exec("PRAGMA synchronous=FULL; PRAGMA secure_delete=ON; PRAGMA foreign_keys=OFF;");
+  return db.Exec("PRAGMA synchronous=FULL; PRAGMA secure_delete=FAST; PRAGMA foreign_keys=OFF;");
 }
 
 absl::Status CreateSchema(SqliteConnection& db) {
