@@ -7,7 +7,7 @@ export CCACHE_DIR ?= $(HOME)/.ccache
 REKEY_ADDR_DEV ?= 127.0.0.1:8200
 DEV_DIR ?= $(CURDIR)/.rekey-dev
 
-.PHONY: run test build release asan bench clean format
+.PHONY: run test build release asan bench fuzz clean format
 
 ## make run: install what is missing, build release, start a dev server.
 run: 
@@ -45,6 +45,19 @@ bench:
 	@cmake --preset release >/dev/null
 	@cmake --build --preset release --target rekey
 	@bench/kv_vs_nginx.sh build/release/src/app/rekey
+
+## make fuzz: libFuzzer (clang) on each target for FUZZ_SECONDS (default 30) from the seed corpus.
+FUZZ_SECONDS ?= 30
+fuzz:
+	@scripts/install-deps build fuzz
+	@cmake --preset fuzz >/dev/null
+	@cmake --build --preset fuzz
+	@set -o pipefail; for f in vault_handler metadata keyset; do \
+	  mkdir -p build/fuzz/corpus/$$f; \
+	  echo "== $$f ($(FUZZ_SECONDS)s)"; \
+	  build/fuzz/tests/fuzz/$${f}_fuzzer -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	    build/fuzz/corpus/$$f tests/fuzz/corpus/$$f 2>&1 | tail -4 || exit 1; \
+	done
 
 format:
 	@git ls-files '*.cc' '*.h' | xargs clang-format -i
