@@ -806,13 +806,6 @@ asio::awaitable<void> AcceptLoop(Server::Impl* impl, Server::Impl::Listener* lis
 
 }  // namespace
 
-std::optional<std::string_view> Request::GetHeader(std::string_view lower_name) const {
-  for (const Header& h : headers) {
-    if (h.name == lower_name) return std::string_view(h.value);
-  }
-  return std::nullopt;
-}
-
 Server::Impl::~Impl() = default;
 
 bool Server::Impl::Register(const std::shared_ptr<SessionBase>& s, asio::any_io_executor ex) {

@@ -2,7 +2,7 @@
 #ifndef REKEY_API_VAULT_KV_ROUTES_H_
 #define REKEY_API_VAULT_KV_ROUTES_H_
 
-#include "api/http/server.h"
+#include "api/http/message.h"
 #include "api/vault/vault_wire.h"
 #include "secrets/secrets_service.h"
 

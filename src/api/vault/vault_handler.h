@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include "api/http/server.h"
+#include "api/http/message.h"
 #include "auth/token_store.h"
 #include "core/clock.h"
 #include "secrets/secrets_service.h"

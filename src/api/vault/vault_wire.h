@@ -9,7 +9,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "api/http/server.h"
+#include "api/http/message.h"
 #include "auth/token_store.h"
 
 namespace rekey::api {
