@@ -9,8 +9,9 @@
 
 namespace rekey::storage::internal {
 
-// Maps up to 256 MiB of the file into memory so page reads are memory reads, not pread() calls.
-inline constexpr char kMmapPragma[] = "PRAGMA mmap_size=268435456;";
+// Maps up to 256 MiB of the file into memory so page reads are memory reads, not pread() calls,
+// and gives each connection a 16 MiB page cache (the writer re-reads fewer WAL frames).
+inline constexpr char kMmapPragma[] = "PRAGMA mmap_size=268435456; PRAGMA cache_size=-16384;";
 
 
 // store_meta row 'format' of every file this code reads and writes.
