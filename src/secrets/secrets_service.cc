@@ -56,12 +56,14 @@ SecretsService::SecretsService(storage::Store& store, const Clock& clock, Random
     : store_(store), clock_(clock), random_(random), mount_(std::move(mount)) {}
 
 std::string SecretsService::MetaKey(std::string_view path) const {
-  return rekey::StrCat("kv/", mount_, "/m/", path);
+  // A secret's metadata and its versions' values share one key range ("<path>" then
+  // "<path>#<version>"), so the records one write touches sit together in the B-tree.
+  return rekey::StrCat("kv/", mount_, "/s/", path);
 }
 
 std::string SecretsService::DataKey(std::string_view path, uint64_t version) const {
   // '#' cannot appear in a path, so one secret's data keys never prefix another's.
-  return absl::StrFormat("kv/%s/d/%s#%020d", mount_, ToAbsl(path), version);
+  return absl::StrFormat("kv/%s/s/%s#%020d", mount_, ToAbsl(path), version);
 }
 
 absl::StatusOr<MountConfig> SecretsService::GetConfig() {
@@ -423,7 +425,7 @@ absl::Status SecretsService::DeleteAll(std::string_view path) {
   return Mutate(path, [&](Loaded& loaded, storage::WriteBatch& batch) -> absl::Status {
     if (!loaded.exists) return absl::OkStatus();
     ASSIGN_OR_RETURN(std::vector<std::string> data_keys,
-                     store_.ScanKeys(rekey::StrCat("kv/", mount_, "/d/", path, "#"), "", 0));
+                     store_.ScanKeys(rekey::StrCat(MetaKey(path), "#"), "", 0));
     for (std::string& key : data_keys) batch.Delete(std::move(key));
     batch.Delete(MetaKey(path));
     return absl::OkStatus();
@@ -445,7 +447,8 @@ absl::StatusOr<std::vector<std::string>> SecretsService::List(std::string_view f
       std::string_view rest = std::string_view(key).substr(prefix.size());
       size_t slash = rest.find('/');
       if (slash == std::string_view::npos) {
-        names.emplace_back(rest);
+        // "<name>" is a secret's metadata; "<name>#<version>" one of its values.
+        if (rest.find('#') == std::string_view::npos) names.emplace_back(rest);
         start_after = key;
         continue;
       }

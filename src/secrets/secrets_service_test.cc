@@ -88,7 +88,7 @@ TEST_F(SecretsServiceTest, PrunesOldestUnlabelledVersionsAndTheirMaterial) {
   for (const auto& [n, v] : meta.versions) kept.push_back(n);
   EXPECT_THAT(kept, ElementsAre(3, 4, 5));
   EXPECT_THAT(service_.Read("s", 1), StatusIs(absl::StatusCode::kNotFound));
-  ASSERT_OK_AND_ASSIGN(auto data_keys, store_.ScanKeys("kv/secret/d/s#", "", 0));
+  ASSERT_OK_AND_ASSIGN(auto data_keys, store_.ScanKeys("kv/secret/s/s#", "", 0));
   EXPECT_EQ(data_keys.size(), 3u);
 }
 
@@ -117,7 +117,7 @@ TEST_F(SecretsServiceTest, DestroyWipesMaterialForGood) {
   ASSERT_OK(Put("s", R"({"a":"1"})").status());
   ASSERT_OK(Put("s", R"({"a":"2"})").status());
   ASSERT_OK(service_.DestroyVersions("s", {1}));
-  ASSERT_OK_AND_ASSIGN(auto record, store_.Get("kv/secret/d/s#00000000000000000001"));
+  ASSERT_OK_AND_ASSIGN(auto record, store_.Get("kv/secret/s/s#00000000000000000001"));
   EXPECT_FALSE(record.has_value());
   ASSERT_OK_AND_ASSIGN(ReadResult r, service_.Read("s", 1));
   EXPECT_TRUE(r.version.destroyed);
