@@ -356,69 +356,52 @@ absl::Status SecretsService::DeleteCurrent(std::string_view path) {
   });
 }
 
-absl::Status SecretsService::DeleteVersions(std::string_view path,
-                                            const std::vector<uint64_t>& versions) {
+absl::Status SecretsService::ChangeVersions(
+    std::string_view path, const std::vector<uint64_t>& versions,
+    const std::function<bool(uint64_t, VersionInfo&, storage::WriteBatch&)>& change) {
   RETURN_IF_ERROR(CheckVersionList(versions));
   return Mutate(path, [&](Loaded& loaded, storage::WriteBatch& batch) -> absl::Status {
     if (!loaded.exists) return absl::OkStatus();
-    const absl::Time now = clock_.Now();
     bool changed = false;
     for (uint64_t n : versions) {
       auto it = loaded.meta.versions.find(n);
-      if (it == loaded.meta.versions.end() || it->second.destroyed ||
-          it->second.IsDeletedAt(now)) {
-        continue;
-      }
-      it->second.deletion_time = now;
-      changed = true;
+      if (it != loaded.meta.versions.end() && change(n, it->second, batch)) changed = true;
     }
     if (!changed) return absl::OkStatus();
-    loaded.meta.updated = now;
+    loaded.meta.updated = clock_.Now();
     batch.Put(MetaKey(path), SecretBytes(EncodeMetadata(loaded.meta)));
     return absl::OkStatus();
+  });
+}
+
+absl::Status SecretsService::DeleteVersions(std::string_view path,
+                                            const std::vector<uint64_t>& versions) {
+  const absl::Time now = clock_.Now();
+  return ChangeVersions(path, versions, [&](uint64_t, VersionInfo& v, storage::WriteBatch&) {
+    if (v.destroyed || v.IsDeletedAt(now)) return false;
+    v.deletion_time = now;
+    return true;
   });
 }
 
 absl::Status SecretsService::UndeleteVersions(std::string_view path,
                                               const std::vector<uint64_t>& versions) {
-  RETURN_IF_ERROR(CheckVersionList(versions));
-  return Mutate(path, [&](Loaded& loaded, storage::WriteBatch& batch) -> absl::Status {
-    if (!loaded.exists) return absl::OkStatus();
-    bool changed = false;
-    for (uint64_t n : versions) {
-      auto it = loaded.meta.versions.find(n);
-      if (it == loaded.meta.versions.end() || it->second.destroyed ||
-          it->second.deletion_time == absl::InfiniteFuture()) {
-        continue;
-      }
-      it->second.deletion_time = absl::InfiniteFuture();
-      changed = true;
-    }
-    if (!changed) return absl::OkStatus();
-    loaded.meta.updated = clock_.Now();
-    batch.Put(MetaKey(path), SecretBytes(EncodeMetadata(loaded.meta)));
-    return absl::OkStatus();
+  return ChangeVersions(path, versions, [](uint64_t, VersionInfo& v, storage::WriteBatch&) {
+    if (v.destroyed || v.deletion_time == absl::InfiniteFuture()) return false;
+    v.deletion_time = absl::InfiniteFuture();
+    return true;
   });
 }
 
 absl::Status SecretsService::DestroyVersions(std::string_view path,
                                              const std::vector<uint64_t>& versions) {
-  RETURN_IF_ERROR(CheckVersionList(versions));
-  return Mutate(path, [&](Loaded& loaded, storage::WriteBatch& batch) -> absl::Status {
-    if (!loaded.exists) return absl::OkStatus();
-    bool changed = false;
-    for (uint64_t n : versions) {
-      auto it = loaded.meta.versions.find(n);
-      if (it == loaded.meta.versions.end() || it->second.destroyed) continue;
-      it->second.destroyed = true;
-      batch.Delete(DataKey(path, n));
-      changed = true;
-    }
-    if (!changed) return absl::OkStatus();
-    loaded.meta.updated = clock_.Now();
-    batch.Put(MetaKey(path), SecretBytes(EncodeMetadata(loaded.meta)));
-    return absl::OkStatus();
-  });
+  return ChangeVersions(path, versions,
+                        [&](uint64_t n, VersionInfo& v, storage::WriteBatch& batch) {
+                          if (v.destroyed) return false;
+                          v.destroyed = true;
+                          batch.Delete(DataKey(path, n));
+                          return true;
+                        });
 }
 
 absl::Status SecretsService::DeleteAll(std::string_view path) {

@@ -129,6 +129,11 @@ class SecretsService {
   absl::Status Mutate(std::string_view path,
                       const std::function<absl::Status(Loaded&, storage::WriteBatch&)>& mutate);
   absl::StatusOr<Loaded> Load(std::string_view path);
+  // Applies `change` to each listed version that exists (it returns whether it changed
+  // anything) and commits the metadata when something changed. kInvalidArgument for an empty list.
+  absl::Status ChangeVersions(
+      std::string_view path, const std::vector<uint64_t>& versions,
+      const std::function<bool(uint64_t, VersionInfo&, storage::WriteBatch&)>& change);
   absl::StatusOr<ReadResult> ReadVersion(std::string_view path,
                                          std::shared_ptr<const SecretMetadata> meta,
                                          uint64_t version);
