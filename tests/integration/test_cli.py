@@ -449,5 +449,16 @@ class OperatorInitAndConfig(unittest.TestCase):
                                  "a failed start must not initialise the dir")
 
 
+    def test_second_server_on_the_same_data_dir_is_refused(self):
+        # SRV (from setUpModule) holds the data dir's lock; a second server must not open it.
+        r = subprocess.run([BIN, "server", "--dev", "--listen", "127.0.0.1:0",
+                            "--data-dir", SRV.data_dir, "--dev-root-token", "second"],
+                           capture_output=True, text=True, timeout=CLI_TIMEOUT_S,
+                           env=clean_env(), stdin=subprocess.DEVNULL)
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn("in use by another rekey process", r.stderr)
+        self.assertEqual(SRV.request("GET", "/v1/sys/health").status, 200)
+
+
 if __name__ == "__main__":
     harness.main()
