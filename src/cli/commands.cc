@@ -101,7 +101,9 @@ class Client {
       ClientOptions options;
       options.address = address;
       options.ca_file = global_.ca_file;
-      options.tls_skip_verify = global_.tls_skip_verify;
+      if (options.ca_file.empty()) options.ca_file = FirstEnv({"REKEY_CACERT", "VAULT_CACERT"});
+      const std::string skip = FirstEnv({"REKEY_SKIP_VERIFY", "VAULT_SKIP_VERIFY"});
+      options.tls_skip_verify = global_.tls_skip_verify || skip == "1" || skip == "true";
       absl::StatusOr<std::unique_ptr<HttpClient>> client = HttpClient::Create(options);
       if (!client.ok()) throw UsageError{std::string(ToStd(client.status().message()))};
       client_ = std::move(*client);
