@@ -39,12 +39,14 @@ asan:
 	@cmake --build --preset asan
 	@scripts/run-tests build/asan
 
-## make bench: release build, then KV v2 reads/writes against nginx and raw fsync.
+## make bench: release build, then KV v2 reads/writes against nginx and raw fsync, and the
+## storage layer's group commit against raw SQLite.
 bench:
 	@scripts/install-deps build bench
 	@cmake --preset release >/dev/null
-	@cmake --build --preset release --target rekey
+	@cmake --build --preset release --target rekey store_bench
 	@bench/kv_vs_nginx.sh build/release/src/app/rekey
+	@build/release/bench/store_bench --benchmark_min_time=2
 
 ## make fuzz: libFuzzer (clang) on each target for FUZZ_SECONDS (default 30) from the seed corpus.
 FUZZ_SECONDS ?= 30
