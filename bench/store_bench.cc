@@ -57,7 +57,8 @@ void BM_SqliteStoreGroupCommit(benchmark::State& state) {
   if (state.thread_index() == 0) {
     auto stats = store->Stats();
     state.counters["batches_per_txn"] =
-        static_cast<double>(stats.batches) / static_cast<double>(std::max<uint64_t>(1, stats.transactions));
+        static_cast<double>(stats.batches) /
+        static_cast<double>(std::max<uint64_t>(1, stats.transactions));
     store.reset();
   }
 }
@@ -74,10 +75,11 @@ void BM_RawSqlite(benchmark::State& state) {
                " mod_index INTEGER NOT NULL) WITHOUT ROWID;",
                nullptr, nullptr, nullptr);
   sqlite3_stmt *upsert = nullptr, *del = nullptr, *sel = nullptr;
-  sqlite3_prepare_v2(db,
-                     "INSERT INTO entries(key, value, mod_index) VALUES (?1, ?2, ?3) ON CONFLICT(key)"
-                     " DO UPDATE SET value = excluded.value, mod_index = excluded.mod_index",
-                     -1, &upsert, nullptr);
+  sqlite3_prepare_v2(
+      db,
+      "INSERT INTO entries(key, value, mod_index) VALUES (?1, ?2, ?3) ON CONFLICT(key)"
+      " DO UPDATE SET value = excluded.value, mod_index = excluded.mod_index",
+      -1, &upsert, nullptr);
   sqlite3_prepare_v2(db, "DELETE FROM entries WHERE key = ?1", -1, &del, nullptr);
   sqlite3_prepare_v2(db, "SELECT mod_index FROM entries WHERE key = ?1", -1, &sel, nullptr);
   auto put = [&](const std::string& key, const std::string& value, int64_t index) {

@@ -20,8 +20,7 @@ absl::Status CheckKeys(const YAML::Node& node, const std::string& where,
   for (const auto& kv : node) {
     std::string key = kv.first.as<std::string>();
     if (!allowed.contains(key)) {
-      return absl::InvalidArgumentError(
-          rekey::StrCat("config: unknown key \"", where, key, "\""));
+      return absl::InvalidArgumentError(rekey::StrCat("config: unknown key \"", where, key, "\""));
     }
   }
   return absl::OkStatus();
@@ -48,7 +47,8 @@ absl::StatusOr<ServerConfig> Parse(const YAML::Node& root, ServerConfig c) {
   }
   if (const YAML::Node n = root["listen"]) {
     c.listen.clear();
-    if (n.IsScalar()) c.listen.push_back(n.as<std::string>());
+    if (n.IsScalar())
+      c.listen.push_back(n.as<std::string>());
     else if (n.IsSequence()) {
       for (const auto& item : n) c.listen.push_back(item.as<std::string>());
     } else {
@@ -73,10 +73,10 @@ absl::StatusOr<ServerConfig> Parse(const YAML::Node& root, ServerConfig c) {
   if (root["addr_file"]) c.addr_file = root["addr_file"].as<std::string>();
   if (const YAML::Node l = root["limits"]) {
     if (!l.IsMap()) return Bad("limits", "a mapping");
-    if (absl::Status s = CheckKeys(l, "limits.",
-                                   {"io_threads", "blocking_threads", "max_body_bytes",
-                                    "max_header_bytes", "read_timeout", "idle_timeout",
-                                    "max_pipelined", "max_connections"});
+    if (absl::Status s =
+            CheckKeys(l, "limits.",
+                      {"io_threads", "blocking_threads", "max_body_bytes", "max_header_bytes",
+                       "read_timeout", "idle_timeout", "max_pipelined", "max_connections"});
         !s.ok()) {
       return s;
     }

@@ -16,10 +16,10 @@ struct ServerConfig {
   std::string tls_key_file;
   std::string data_dir;
   std::string storage = "sqlite";  // the only backend so far
-  std::string root_key_file;  // $REKEY_ROOT_KEY_FILE overrides it; default <data_dir>/root.key
+  std::string root_key_file;       // $REKEY_ROOT_KEY_FILE overrides it; default <data_dir>/root.key
   std::string log_level = "info";  // trace, debug, info, warn, error, off
   bool access_log = true;
-  std::string addr_file;           // written with the bound address once listening
+  std::string addr_file;  // written with the bound address once listening
   // limits
   int io_threads = 0;  // 0 = one per core
   int blocking_threads = 32;

@@ -1,9 +1,9 @@
 #include "app/config.h"
 
-#include <fstream>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <fstream>
 
 #include "core/testing/status_matchers.h"
 

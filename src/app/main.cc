@@ -40,7 +40,8 @@ int main(int argc, char** argv) {
   std::string init_data_dir, init_config;
   CLI::App* op = app.add_subcommand("operator", "Operator commands");
   op->require_subcommand(1);
-  CLI::App* init = op->add_subcommand("init", "Create a store and its root key; print a root token");
+  CLI::App* init =
+      op->add_subcommand("init", "Create a store and its root key; print a root token");
   init->add_option("--data-dir", init_data_dir, "Directory for the new store");
   init->add_option("--config", init_config, "YAML configuration file (for data_dir/root_key_file)");
   init->callback([&] { exit_code = rekey::app::RunOperatorInit(init_data_dir, init_config); });

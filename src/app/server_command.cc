@@ -1,22 +1,22 @@
 #include "app/server_command.h"
 
+#include <fcntl.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
-#include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
-#include <cstring>
-#include <optional>
-#include <set>
-#include <utility>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
+#include <set>
+#include <utility>
 
 #include "api/http/server.h"
 #include "api/vault/vault_handler.h"
@@ -120,8 +120,8 @@ absl::StatusOr<std::unique_ptr<Core>> OpenCore(const ServerConfig& config, bool 
     }
     ::chmod(config.data_dir.c_str(), 0700);
   } else if (!fs::is_directory(config.data_dir, ec)) {
-    return absl::FailedPreconditionError(rekey::StrCat("data dir ", config.data_dir,
-                                                       " does not exist: ", InitHint(config.data_dir)));
+    return absl::FailedPreconditionError(rekey::StrCat(
+        "data dir ", config.data_dir, " does not exist: ", InitHint(config.data_dir)));
   }
   const bool had_db = fs::exists(db_path, ec);
   if (!had_db && !create) {
@@ -155,13 +155,11 @@ absl::StatusOr<std::unique_ptr<Core>> OpenCore(const ServerConfig& config, bool 
   if (keyring.status().code() == absl::StatusCode::kFailedPrecondition && create) {
     keyring = storage::InitializeKeyring(*core->raw, core->root_key, core->random, core->clock);
   } else if (keyring.status().code() == absl::StatusCode::kFailedPrecondition) {
-    return absl::FailedPreconditionError(rekey::StrCat("the store in ", config.data_dir,
-                                                       " is not initialised: ",
-                                                       InitHint(config.data_dir)));
+    return absl::FailedPreconditionError(rekey::StrCat(
+        "the store in ", config.data_dir, " is not initialised: ", InitHint(config.data_dir)));
   } else if (keyring.status().code() == absl::StatusCode::kPermissionDenied) {
-    return absl::PermissionDeniedError(rekey::StrCat("root key ", key_path,
-                                                     " does not match the store in ",
-                                                     config.data_dir));
+    return absl::PermissionDeniedError(
+        rekey::StrCat("root key ", key_path, " does not match the store in ", config.data_dir));
   }
   RETURN_IF_ERROR(keyring.status());
   core->keyring = std::move(*keyring);

@@ -1,4 +1,3 @@
-#include "core/strings.h"
 #include "auth/token_store.h"
 
 #include <algorithm>
@@ -7,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/status_macros.h"
+#include "core/strings.h"
 #include "crypto/generators.h"
 #include "crypto/hash.h"
 
@@ -71,7 +71,8 @@ TokenStore::TokenStore(storage::Store& store, const Clock& clock, Random& random
 
 absl::StatusOr<SecretBytes> TokenStore::MakeAccessor() {
   return crypto::GenerateApiKey(
-      crypto::ApiKeyFormat{.prefix = "", .length = 24, .alphabet = crypto::ApiKeyFormat::Alphabet::kBase62},
+      crypto::ApiKeyFormat{
+          .prefix = "", .length = 24, .alphabet = crypto::ApiKeyFormat::Alphabet::kBase62},
       random_);
 }
 
@@ -88,10 +89,12 @@ absl::Status TokenStore::Save(std::string_view token_hash, const TokenEntry& ent
 }
 
 absl::StatusOr<SecretBytes> TokenStore::CreateRootToken(std::string_view display_name) {
-  ASSIGN_OR_RETURN(SecretBytes token,
-                   crypto::GenerateApiKey(crypto::ApiKeyFormat{.prefix = "rks_", .length = 43,
-                                                               .alphabet = crypto::ApiKeyFormat::Alphabet::kBase62},
-                                          random_));
+  ASSIGN_OR_RETURN(
+      SecretBytes token,
+      crypto::GenerateApiKey(
+          crypto::ApiKeyFormat{
+              .prefix = "rks_", .length = 43, .alphabet = crypto::ApiKeyFormat::Alphabet::kBase62},
+          random_));
   ASSIGN_OR_RETURN(SecretBytes accessor, MakeAccessor());
   TokenEntry entry;
   entry.accessor = std::string(accessor.Reveal());

@@ -1,9 +1,9 @@
-#include "core/strings.h"
 #include "auth/token_store.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "core/strings.h"
 #include "core/testing/status_matchers.h"
 #include "crypto/hash.h"
 #include "storage/memory_store.h"

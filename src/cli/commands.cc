@@ -1,7 +1,6 @@
 #include "cli/commands.h"
 
 #include <boost/json.hpp>
-
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -415,7 +414,8 @@ void RegisterClientCommands(CLI::App& app, GlobalOptions& global, int& exit_code
         ->required();
   };
 
-  CLI::App* put = kv->add_subcommand("put", "Write a new version: rekey kv put PATH k=v [k=@file]...");
+  CLI::App* put =
+      kv->add_subcommand("put", "Write a new version: rekey kv put PATH k=v [k=@file]...");
   add_path(put);
   put->add_option("pairs", args->pairs, "key=value pairs; key=@file reads the value from a file");
   put->add_option("--cas", args->cas, "Check-and-set: the current version (0 = must not exist)");
@@ -442,7 +442,8 @@ void RegisterClientCommands(CLI::App& app, GlobalOptions& global, int& exit_code
   CLI::App* mget = metadata->add_subcommand("get", "Show metadata and every version");
   add_path(mget);
   mget->callback(Guard(exit_code, [=] { return KvMetadataGet(*client, *args); }));
-  CLI::App* mput = metadata->add_subcommand("put", "Change max versions, CAS, expiry, custom metadata");
+  CLI::App* mput =
+      metadata->add_subcommand("put", "Change max versions, CAS, expiry, custom metadata");
   add_path(mput);
   mput->add_option("--max-versions", args->max_versions, "Versions to keep (0 = mount default)");
   mput->add_flag("--cas-required{true},--no-cas-required{false}", args->cas_required,

@@ -17,7 +17,8 @@ struct GlobalOptions {
   std::string token;    // --token, else $REKEY_TOKEN, else $VAULT_TOKEN
   std::string format = "table";  // table | json
   std::string ca_file;           // --ca-file, else $REKEY_CACERT, else $VAULT_CACERT
-  bool tls_skip_verify = false;  // --tls-skip-verify, or $REKEY_SKIP_VERIFY/$VAULT_SKIP_VERIFY=1|true
+  bool tls_skip_verify =
+      false;  // --tls-skip-verify, or $REKEY_SKIP_VERIFY/$VAULT_SKIP_VERIFY=1|true
 };
 
 // Adds `kv` and `status` to `app`. When one of them runs, its exit code is stored in `exit_code`.

@@ -16,8 +16,7 @@ class Aead {
  public:
   virtual ~Aead() = default;
   // Encrypts `plaintext`, binding it to `aad`. Fails only on an internal crypto error.
-  virtual absl::StatusOr<std::string> Encrypt(std::string_view plaintext,
-                                              std::string_view aad) = 0;
+  virtual absl::StatusOr<std::string> Encrypt(std::string_view plaintext, std::string_view aad) = 0;
   // Decrypts `ciphertext` made by Encrypt with the same `aad`. Any ciphertext that does not
   // authenticate (tampered, truncated, other AAD, unknown or destroyed key) yields
   // kInvalidArgument "decryption failed", which names no key.

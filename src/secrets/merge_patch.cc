@@ -1,7 +1,8 @@
-#include "core/strings.h"
 #include "secrets/merge_patch.h"
 
 #include <boost/json.hpp>
+
+#include "core/strings.h"
 
 namespace rekey::secrets {
 

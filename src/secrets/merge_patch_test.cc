@@ -1,8 +1,10 @@
-#include "core/strings.h"
 #include "secrets/merge_patch.h"
 
-#include <boost/json.hpp>
 #include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+
+#include "core/strings.h"
 
 namespace rekey::secrets {
 namespace {

@@ -1,10 +1,10 @@
-#include "core/strings.h"
 #include "secrets/model.h"
 
 #include <boost/json.hpp>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "core/strings.h"
 
 namespace rekey::secrets {
 namespace json = boost::json;
@@ -141,9 +141,12 @@ absl::StatusOr<SecretMetadata> DecodeMetadata(std::string_view data) {
   if (const json::value* v = o.if_contains("labels"); v && v->is_object()) {
     for (const auto& kv : v->get_object()) {
       int64_t version = 0;
-      if (kv.value().is_int64()) version = kv.value().get_int64();
-      else if (kv.value().is_uint64()) version = static_cast<int64_t>(kv.value().get_uint64());
-      else return Corrupt("metadata");
+      if (kv.value().is_int64())
+        version = kv.value().get_int64();
+      else if (kv.value().is_uint64())
+        version = static_cast<int64_t>(kv.value().get_uint64());
+      else
+        return Corrupt("metadata");
       meta.labels[std::string(kv.key())] = static_cast<uint64_t>(version);
     }
   }
@@ -202,8 +205,8 @@ absl::StatusOr<absl::Duration> ParseGoDuration(std::string_view text) {
   // absl's parser accepts Go's syntax ("1h30m", "1.5h", "300ms"), plus "inf", which we refuse.
   if (!absl::ParseDuration(ToAbsl(text), &d) || d == absl::InfiniteDuration() ||
       d == -absl::InfiniteDuration()) {
-    return absl::InvalidArgumentError(rekey::StrCat(
-        "invalid duration \"", text.substr(0, 40), "\": use e.g. \"30s\", \"15m\", \"1h\""));
+    return absl::InvalidArgumentError(rekey::StrCat("invalid duration \"", text.substr(0, 40),
+                                                    "\": use e.g. \"30s\", \"15m\", \"1h\""));
   }
   if (d < absl::ZeroDuration()) return absl::InvalidArgumentError("duration must not be negative");
   return d;

@@ -1,8 +1,8 @@
-#include "core/strings.h"
 #include "secrets/path.h"
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "core/strings.h"
 
 namespace rekey::secrets {
 namespace {
@@ -26,9 +26,9 @@ absl::Status CheckSegments(std::string_view path, std::string_view shown) {
     }
     for (char c : segment) {
       if (!IsPathChar(c)) {
-        return absl::InvalidArgumentError(rekey::StrCat(
-            "invalid path \"", shown,
-            "\": segments may contain only letters, digits and . _ - + = @"));
+        return absl::InvalidArgumentError(
+            rekey::StrCat("invalid path \"", shown,
+                          "\": segments may contain only letters, digits and . _ - + = @"));
       }
     }
   }
@@ -39,7 +39,8 @@ absl::Status CheckSegments(std::string_view path, std::string_view shown) {
 std::string Shown(std::string_view path) {
   std::string out;
   for (char c : path.substr(0, 80)) {
-    out += (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7f) ? '?' : c;
+    out +=
+        (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7f) ? '?' : c;
   }
   if (path.size() > 80) out += "...";
   return out;
@@ -50,8 +51,8 @@ std::string Shown(std::string_view path) {
 absl::Status ValidateSecretPath(std::string_view path) {
   if (path.empty()) return absl::InvalidArgumentError("invalid path: the secret path is empty");
   if (path.size() > kMaxPathLength) {
-    return absl::InvalidArgumentError(rekey::StrCat("invalid path \"", Shown(path), "\": longer than ",
-                                                   kMaxPathLength, " characters"));
+    return absl::InvalidArgumentError(rekey::StrCat(
+        "invalid path \"", Shown(path), "\": longer than ", kMaxPathLength, " characters"));
   }
   return CheckSegments(path, Shown(path));
 }
@@ -61,8 +62,8 @@ absl::Status ValidateFolderPath(std::string_view path) {
   if (path.back() == '/') path.remove_suffix(1);
   if (path.empty()) return absl::OkStatus();
   if (path.size() > kMaxPathLength) {
-    return absl::InvalidArgumentError(rekey::StrCat("invalid path \"", Shown(path), "\": longer than ",
-                                                   kMaxPathLength, " characters"));
+    return absl::InvalidArgumentError(rekey::StrCat(
+        "invalid path \"", Shown(path), "\": longer than ", kMaxPathLength, " characters"));
   }
   return CheckSegments(path, Shown(path));
 }

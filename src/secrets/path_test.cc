@@ -1,9 +1,9 @@
-#include "core/strings.h"
 #include "secrets/path.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "core/strings.h"
 #include "core/testing/status_matchers.h"
 
 namespace rekey::secrets {

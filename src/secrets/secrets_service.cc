@@ -1,4 +1,3 @@
-#include "core/strings.h"
 #include "secrets/secrets_service.h"
 
 #include <algorithm>
@@ -9,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "core/status_macros.h"
+#include "core/strings.h"
 #include "crypto/generators.h"
 #include "secrets/merge_patch.h"
 #include "secrets/path.h"
@@ -165,8 +165,8 @@ absl::Status SecretsService::Mutate(
         if (op.key == meta_key) put = op.value.has_value();
       }
       if (put == true) {
-        Remember(path, Snapshot{*committed, std::make_shared<const SecretMetadata>(
-                                                std::move(loaded.meta))});
+        Remember(path, Snapshot{*committed,
+                                std::make_shared<const SecretMetadata>(std::move(loaded.meta))});
       } else if (put == false) {
         Remember(path, Snapshot{});
       }
@@ -176,8 +176,8 @@ absl::Status SecretsService::Mutate(
     Forget(path);
     if (committed.status().code() != absl::StatusCode::kAborted) return committed.status();
   }
-  return absl::AbortedError(rekey::StrCat("secret \"", path,
-                                         "\" is changing too often to update; try again"));
+  return absl::AbortedError(
+      rekey::StrCat("secret \"", path, "\" is changing too often to update; try again"));
 }
 
 absl::StatusOr<WriteResult> SecretsService::WriteVersion(
@@ -241,26 +241,25 @@ absl::StatusOr<WriteResult> SecretsService::Put(std::string_view path, const Sec
 absl::StatusOr<WriteResult> SecretsService::Patch(std::string_view path, const SecretBytes& patch,
                                                   const WriteOptions& options) {
   ASSIGN_OR_RETURN(boost::json::value patch_json, ParseObject(patch.Reveal(), "patch data"));
-  return WriteVersion(
-      path, options, [&](const Loaded& loaded) -> absl::StatusOr<SecretBytes> {
-        const uint64_t current = loaded.exists ? loaded.meta.CurrentVersion() : 0;
-        auto it = loaded.meta.versions.find(current);
-        if (current == 0 || it == loaded.meta.versions.end() ||
-            !it->second.IsReadableAt(clock_.Now())) {
-          return absl::NotFoundError(
-              rekey::StrCat("no readable current version of \"", path, "\" to patch"));
-        }
-        ASSIGN_OR_RETURN(auto record, store_.Get(DataKey(path, current)));
-        if (!record.has_value()) {
-          return absl::DataLossError(rekey::StrCat("value of \"", path, "\" version ", current,
-                                                  " is missing from the store"));
-        }
-        ASSIGN_OR_RETURN(boost::json::value merged,
-                         ParseObject(record->value.Reveal(), "stored secret data"));
-        ApplyMergePatch(merged, patch_json);
-        std::string text = boost::json::serialize(merged);
-        return SecretBytes::TakeFrom(text);
-      });
+  return WriteVersion(path, options, [&](const Loaded& loaded) -> absl::StatusOr<SecretBytes> {
+    const uint64_t current = loaded.exists ? loaded.meta.CurrentVersion() : 0;
+    auto it = loaded.meta.versions.find(current);
+    if (current == 0 || it == loaded.meta.versions.end() ||
+        !it->second.IsReadableAt(clock_.Now())) {
+      return absl::NotFoundError(
+          rekey::StrCat("no readable current version of \"", path, "\" to patch"));
+    }
+    ASSIGN_OR_RETURN(auto record, store_.Get(DataKey(path, current)));
+    if (!record.has_value()) {
+      return absl::DataLossError(
+          rekey::StrCat("value of \"", path, "\" version ", current, " is missing from the store"));
+    }
+    ASSIGN_OR_RETURN(boost::json::value merged,
+                     ParseObject(record->value.Reveal(), "stored secret data"));
+    ApplyMergePatch(merged, patch_json);
+    std::string text = boost::json::serialize(merged);
+    return SecretBytes::TakeFrom(text);
+  });
 }
 
 absl::StatusOr<ReadResult> SecretsService::ReadVersion(std::string_view path,
@@ -276,8 +275,8 @@ absl::StatusOr<ReadResult> SecretsService::ReadVersion(std::string_view path,
   if (!result.version.IsReadableAt(clock_.Now())) return result;
   ASSIGN_OR_RETURN(auto record, store_.Get(DataKey(path, version)));
   if (!record.has_value()) {
-    return absl::DataLossError(rekey::StrCat("value of \"", path, "\" version ", version,
-                                            " is missing from the store"));
+    return absl::DataLossError(
+        rekey::StrCat("value of \"", path, "\" version ", version, " is missing from the store"));
   }
   result.value = std::move(record->value);
   return result;
@@ -460,8 +459,8 @@ absl::Status SecretsService::MoveLabel(std::string_view path, std::string_view l
     const uint64_t from = at == meta.labels.end() ? 0 : at->second;
     if (expected_from.has_value() && *expected_from != from) {
       return absl::FailedPreconditionError(rekey::StrCat("label \"", label, "\" of \"", path,
-                                                        "\" is on version ", from, ", not ",
-                                                        *expected_from));
+                                                         "\" is on version ", from, ", not ",
+                                                         *expected_from));
     }
     if (!to.has_value()) {
       if (at == meta.labels.end()) return absl::OkStatus();

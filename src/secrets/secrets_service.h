@@ -8,9 +8,9 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <shared_mutex>
 #include <mutex>
 #include <optional>
+#include <shared_mutex>
 #include <string>
 #include <vector>
 
@@ -55,8 +55,8 @@ struct MetadataUpdate {
 // secret's metadata record, retried on a concurrent change; a crash leaves either the old or the
 // new state, never a mix. Decoded metadata is cached in memory (the read path's index), which
 // assumes this process is the store's only writer (the data dir is flock()ed); a compare-and-set
-// failure drops the entry and re-reads it. Paths are validated here (kInvalidArgument); missing secrets are
-// kNotFound; check-and-set failures are kFailedPrecondition with Vault's messages.
+// failure drops the entry and re-reads it. Paths are validated here (kInvalidArgument); missing
+// secrets are kNotFound; check-and-set failures are kFailedPrecondition with Vault's messages.
 class SecretsService {
  public:
   // `store`, `clock` and `random` must outlive the service. `mount` names the keyspace ("secret").
@@ -137,9 +137,9 @@ class SecretsService {
   absl::StatusOr<ReadResult> ReadVersion(std::string_view path,
                                          std::shared_ptr<const SecretMetadata> meta,
                                          uint64_t version);
-  absl::StatusOr<WriteResult> WriteVersion(std::string_view path, const WriteOptions& options,
-                                           const std::function<absl::StatusOr<SecretBytes>(
-                                               const Loaded&)>& make_value);
+  absl::StatusOr<WriteResult> WriteVersion(
+      std::string_view path, const WriteOptions& options,
+      const std::function<absl::StatusOr<SecretBytes>(const Loaded&)>& make_value);
   std::string MetaKey(std::string_view path) const;
   std::string DataKey(std::string_view path, uint64_t version) const;
 

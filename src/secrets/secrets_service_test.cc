@@ -1,4 +1,3 @@
-#include "core/strings.h"
 #include "secrets/secrets_service.h"
 
 #include <gmock/gmock.h>
@@ -6,6 +5,7 @@
 
 #include <thread>
 
+#include "core/strings.h"
 #include "core/testing/status_matchers.h"
 #include "storage/memory_store.h"
 
@@ -133,8 +133,8 @@ TEST_F(SecretsServiceTest, EmptyVersionListIsRejected) {
 }
 
 TEST_F(SecretsServiceTest, DeleteVersionAfterExpiresVersions) {
-  ASSERT_OK(service_.UpdateMetadata(
-      "s", MetadataUpdate{.delete_version_after = absl::Minutes(10)}));
+  ASSERT_OK(
+      service_.UpdateMetadata("s", MetadataUpdate{.delete_version_after = absl::Minutes(10)}));
   ASSERT_OK(Put("s", R"({"a":"1"})").status());
   ASSERT_OK_AND_ASSIGN(ReadResult fresh, service_.Read("s", 0));
   EXPECT_TRUE(fresh.value.has_value());
@@ -197,8 +197,7 @@ TEST_F(SecretsServiceTest, MoveLabelMovesAtomicallyAndChecksExpectation) {
   ASSERT_OK(service_.MoveLabel("s", "canary", std::nullopt, std::nullopt));
   ASSERT_OK_AND_ASSIGN(meta, service_.GetMetadata("s"));
   EXPECT_FALSE(meta.labels.contains("canary"));
-  EXPECT_THAT(service_.MoveLabel("s", "x", 9, std::nullopt),
-              StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(service_.MoveLabel("s", "x", 9, std::nullopt), StatusIs(absl::StatusCode::kNotFound));
 }
 
 TEST_F(SecretsServiceTest, ConcurrentWritersEachGetTheirOwnVersion) {

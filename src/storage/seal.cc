@@ -37,7 +37,8 @@ SecretBytes GenerateRootKey(Random& random) {
 absl::StatusOr<SecretBytes> ReadRootKeyFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    if (errno == ENOENT) return absl::NotFoundError(rekey::StrCat("root key file ", path, " does not exist"));
+    if (errno == ENOENT)
+      return absl::NotFoundError(rekey::StrCat("root key file ", path, " does not exist"));
     return absl::PermissionDeniedError(
         rekey::StrCat("cannot read root key file ", path, ": ", std::strerror(errno)));
   }
@@ -82,9 +83,9 @@ absl::Status WriteRootKeyFile(const std::string& path, const SecretBytes& root_k
 }
 
 absl::StatusOr<std::unique_ptr<crypto::Keyset>> InitializeKeyring(Store& raw,
-                                                                 const SecretBytes& root_key,
-                                                                 Random& random,
-                                                                 const Clock& clock) {
+                                                                  const SecretBytes& root_key,
+                                                                  Random& random,
+                                                                  const Clock& clock) {
   std::unique_ptr<crypto::Keyset> keyring = crypto::Keyset::Generate(random, clock);
   ASSIGN_OR_RETURN(std::string wrapped, WrapKeyring(*keyring, root_key, random));
   WriteBatch batch;
@@ -99,8 +100,8 @@ absl::StatusOr<std::unique_ptr<crypto::Keyset>> InitializeKeyring(Store& raw,
 }
 
 absl::StatusOr<std::unique_ptr<crypto::Keyset>> UnsealKeyring(Store& raw,
-                                                             const SecretBytes& root_key,
-                                                             Random& random, const Clock& clock) {
+                                                              const SecretBytes& root_key,
+                                                              Random& random, const Clock& clock) {
   ASSIGN_OR_RETURN(std::optional<Record> record, raw.Get(kKeyringKey));
   if (!record.has_value()) {
     return absl::FailedPreconditionError("this store is not initialised (it has no keyring)");

@@ -30,14 +30,14 @@ absl::Status WriteRootKeyFile(const std::string& path, const SecretBytes& root_k
 // Creates a fresh storage keyring in `raw` wrapped by `root_key`. kAlreadyExists when the store
 // already has one.
 absl::StatusOr<std::unique_ptr<crypto::Keyset>> InitializeKeyring(Store& raw,
-                                                                 const SecretBytes& root_key,
-                                                                 Random& random,
-                                                                 const Clock& clock);
+                                                                  const SecretBytes& root_key,
+                                                                  Random& random,
+                                                                  const Clock& clock);
 // Unwraps the keyring. kFailedPrecondition when the store has none (not initialised);
 // kPermissionDenied when `root_key` is not the key this store was initialised with.
 absl::StatusOr<std::unique_ptr<crypto::Keyset>> UnsealKeyring(Store& raw,
-                                                             const SecretBytes& root_key,
-                                                             Random& random, const Clock& clock);
+                                                              const SecretBytes& root_key,
+                                                              Random& random, const Clock& clock);
 // Writes the keyring back (new keys, usage counters).
 absl::Status SaveKeyring(Store& raw, const crypto::Keyset& keyring, const SecretBytes& root_key,
                          Random& random);

@@ -1,11 +1,10 @@
 #include "storage/seal.h"
 
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 
 #include <fstream>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 
 #include "core/testing/status_matchers.h"
 #include "storage/memory_store.h"

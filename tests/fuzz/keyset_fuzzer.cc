@@ -9,7 +9,8 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static rekey::FakeRandom random;
   static rekey::FakeClock clock;
-  static std::unique_ptr<rekey::crypto::Keyset> keyset = rekey::crypto::Keyset::Generate(random, clock);
+  static std::unique_ptr<rekey::crypto::Keyset> keyset =
+      rekey::crypto::Keyset::Generate(random, clock);
   std::string_view in(reinterpret_cast<const char*>(data), size);
   auto parsed = rekey::crypto::Keyset::Deserialize(rekey::SecretBytes(in), random, clock);
   if (parsed.ok() && (*parsed)->Keys().empty()) std::abort();

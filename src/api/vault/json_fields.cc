@@ -1,4 +1,3 @@
-#include "core/strings.h"
 #include "api/vault/json_fields.h"
 
 #include <boost/json.hpp>
@@ -8,6 +7,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "core/status_macros.h"
+#include "core/strings.h"
 #include "secrets/model.h"
 
 namespace rekey::api {
@@ -123,7 +123,7 @@ absl::StatusOr<uint64_t> ParseUintParam(std::string_view field, std::string_view
   uint64_t n = 0;
   if (text.empty() || !absl::SimpleAtoi(ToAbsl(text), &n) || text[0] == '+' || text[0] == '-') {
     return absl::InvalidArgumentError(rekey::StrCat("invalid value for query parameter \"", field,
-                                                   "\": expected a non-negative integer"));
+                                                    "\": expected a non-negative integer"));
   }
   return n;
 }

@@ -1,4 +1,3 @@
-#include "core/strings.h"
 #include "api/vault/kv_routes.h"
 
 #include <boost/json.hpp>
@@ -8,6 +7,7 @@
 #include "api/vault/json_fields.h"
 #include "api/vault/zeroing_json.h"
 #include "core/status_macros.h"
+#include "core/strings.h"
 #include "secrets/model.h"
 #include "secrets/path.h"
 
@@ -20,8 +20,8 @@ using secrets::FormatRfc3339;
 constexpr int kNotFound = 404;
 
 http::Response RouteNotFound(const VaultRequest& req) {
-  return ErrorResponse(404, rekey::StrCat("no handler for route \"", req.JoinFrom(0),
-                                         "\". route entry not found."));
+  return ErrorResponse(
+      404, rekey::StrCat("no handler for route \"", req.JoinFrom(0), "\". route entry not found."));
 }
 
 http::Response UnsupportedOperation() { return ErrorResponse(405, "unsupported operation"); }
@@ -92,8 +92,8 @@ http::Response HandleData(const VaultRequest& req, const std::string& path,
       return Envelope(*req.http, rekey::StrCat(R"({"data":null,"metadata":)", metadata, "}"),
                       kNotFound);
     }
-    std::string data = rekey::StrCat(R"({"data":)", r->value->Reveal(), R"(,"metadata":)",
-                                    metadata, "}");
+    std::string data =
+        rekey::StrCat(R"({"data":)", r->value->Reveal(), R"(,"metadata":)", metadata, "}");
     http::Response res = Envelope(*req.http, data);
     SecureWipe(data);
     return res;
@@ -115,8 +115,9 @@ http::Response HandleData(const VaultRequest& req, const std::string& path,
       }
       absl::StatusOr<std::optional<uint64_t>> cas = GetUint(opts->get_object(), "cas");
       if (!cas.ok()) {
-        return ErrorResponse(400, "invalid value for \"options.cas\": expected a non-negative "
-                                  "integer");
+        return ErrorResponse(400,
+                             "invalid value for \"options.cas\": expected a non-negative "
+                             "integer");
       }
       options.cas = *cas;
     }
@@ -142,16 +143,18 @@ http::Response HandleVersionOp(const VaultRequest& req, const std::string& actio
   if (req.operation != "POST" && req.operation != "PUT") return UnsupportedOperation();
   absl::StatusOr<json::object> body = BodyObject(req);
   if (!body.ok()) return ErrorFromStatus(body.status());
-  absl::StatusOr<std::optional<std::vector<uint64_t>>> versions =
-      GetVersionList(*body, "versions");
+  absl::StatusOr<std::optional<std::vector<uint64_t>>> versions = GetVersionList(*body, "versions");
   if (!versions.ok()) return ErrorFromStatus(versions.status());
   if (!versions->has_value() || (*versions)->empty()) {
     return ErrorResponse(400, "no version number provided");
   }
   absl::Status s;
-  if (action == "delete") s = kv.DeleteVersions(path, **versions);
-  else if (action == "undelete") s = kv.UndeleteVersions(path, **versions);
-  else s = kv.DestroyVersions(path, **versions);
+  if (action == "delete")
+    s = kv.DeleteVersions(path, **versions);
+  else if (action == "undelete")
+    s = kv.UndeleteVersions(path, **versions);
+  else
+    s = kv.DestroyVersions(path, **versions);
   return s.ok() ? NoContent() : ErrorFromStatus(s);
 }
 
@@ -187,7 +190,7 @@ http::Response HandleSubkeys(const VaultRequest& req, const std::string& path,
   // Depth 0 means the whole tree; depth 1 gives the top-level keys with null values.
   json::value subkeys = Subkeys(*value, depth, 0);
   return Envelope(*req.http, rekey::StrCat(R"({"subkeys":)", json::serialize(subkeys),
-                                          R"(,"metadata":)", metadata, "}"));
+                                           R"(,"metadata":)", metadata, "}"));
 }
 
 json::object SecretMetadataJson(const secrets::SecretMetadata& meta) {
@@ -233,8 +236,10 @@ absl::StatusOr<secrets::MetadataUpdate> ParseMetadataUpdate(const json::object& 
       std::map<std::string, std::string> merged = base->custom_metadata;
       json::object sets;
       for (const auto& kv : cm->get_object()) {
-        if (kv.value().is_null()) merged.erase(std::string(kv.key()));
-        else sets[kv.key()] = kv.value();
+        if (kv.value().is_null())
+          merged.erase(std::string(kv.key()));
+        else
+          sets[kv.key()] = kv.value();
       }
       json::object wrapper;
       wrapper["custom_metadata"] = std::move(sets);

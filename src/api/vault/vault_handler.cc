@@ -1,4 +1,3 @@
-#include "core/strings.h"
 #include "api/vault/vault_handler.h"
 
 #include <boost/json.hpp>
@@ -8,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "api/vault/kv_routes.h"
 #include "api/vault/vault_wire.h"
+#include "core/strings.h"
 #include "secrets/model.h"
 
 namespace rekey::api {
@@ -60,7 +60,8 @@ http::Response VaultHandler::Handle(http::Request& req) {
     int status = 200;
     if (auto code = vreq.Query("activecode"); code.has_value()) {
       int parsed_code = 0;
-      if (!absl::SimpleAtoi(ToAbsl(*code), &parsed_code) || parsed_code < 200 || parsed_code > 599) {
+      if (!absl::SimpleAtoi(ToAbsl(*code), &parsed_code) || parsed_code < 200 ||
+          parsed_code > 599) {
         return ErrorResponse(400, "invalid value for query parameter \"activecode\"");
       }
       status = parsed_code;
@@ -117,9 +118,8 @@ http::Response VaultHandler::Handle(http::Request& req) {
     for (const auto& p : t.policies) policies.emplace_back(p);
     data["policies"] = std::move(policies);
     data["renewable"] = false;
-    data["ttl"] = t.expires == absl::InfiniteFuture()
-                      ? 0
-                      : absl::ToInt64Seconds(t.expires - clock_.Now());
+    data["ttl"] =
+        t.expires == absl::InfiniteFuture() ? 0 : absl::ToInt64Seconds(t.expires - clock_.Now());
     data["type"] = "service";
     std::string text = json::serialize(data);
     http::Response res = Envelope(req, text);
@@ -128,7 +128,7 @@ http::Response VaultHandler::Handle(http::Request& req) {
   }
   if (!segs.empty() && segs[0] == kKvMount) return HandleKv(vreq, kv_);
   return ErrorResponse(404, rekey::StrCat("no handler for route \"", vreq.JoinFrom(0),
-                                         "\". route entry not found."));
+                                          "\". route entry not found."));
 }
 
 }  // namespace rekey::api

@@ -2,9 +2,10 @@
 // error bodies exactly as api-compat.md describes them.
 #include "api/vault/vault_handler.h"
 
-#include <boost/json.hpp>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <boost/json.hpp>
 
 #include "core/testing/status_matchers.h"
 #include "storage/memory_store.h"
@@ -20,8 +21,7 @@ class VaultHandlerTest : public ::testing::Test {
   void SetUp() override { ASSERT_OK(tokens_.EnsureRootToken(SecretBytes("root"))); }
 
   http::Response Call(std::string method, std::string target, std::string body = "",
-                      std::string token = "root",
-                      std::string content_type = "application/json") {
+                      std::string token = "root", std::string content_type = "application/json") {
     http::Request req;
     req.method = std::move(method);
     req.target = target;
@@ -76,8 +76,8 @@ TEST_F(VaultHandlerTest, WriteThenReadUsesTheEnvelope) {
   EXPECT_EQ(rb.at("data").at("metadata").at("version"), 1);
   EXPECT_EQ(rb.at("data").at("metadata").at("destroyed"), false);
   EXPECT_TRUE(rb.at("data").at("metadata").at("custom_metadata").is_null());
-  for (const char* key : {"lease_id", "renewable", "lease_duration", "wrap_info", "warnings",
-                          "auth"}) {
+  for (const char* key :
+       {"lease_id", "renewable", "lease_duration", "wrap_info", "warnings", "auth"}) {
     EXPECT_TRUE(rb.as_object().contains(key)) << key;
   }
 }
@@ -112,11 +112,10 @@ TEST_F(VaultHandlerTest, CheckAndSetMessagesMatchVault) {
 TEST_F(VaultHandlerTest, ListByVerbAndByQuery) {
   ASSERT_EQ(Call("POST", "/v1/secret/data/a/b", R"({"data":{}})").status, 200);
   ASSERT_EQ(Call("POST", "/v1/secret/data/c", R"({"data":{}})").status, 200);
-  for (const char* target : {"/v1/secret/metadata/", "/v1/secret/metadata?list=true",
-                             "/v1/secret/metadata/?list=1"}) {
-    const char* method = std::string_view(target).find("list=") == std::string_view::npos
-                             ? "LIST"
-                             : "GET";
+  for (const char* target :
+       {"/v1/secret/metadata/", "/v1/secret/metadata?list=true", "/v1/secret/metadata/?list=1"}) {
+    const char* method =
+        std::string_view(target).find("list=") == std::string_view::npos ? "LIST" : "GET";
     http::Response r = Call(method, target);
     ASSERT_EQ(r.status, 200) << target << r.body;
     EXPECT_EQ(Body(r).at("data").at("keys"), json::parse(R"(["a/","c"])")) << target;
@@ -180,8 +179,7 @@ TEST_F(VaultHandlerTest, BadInputNamesWhatIsWrong) {
       {"BREW", "/v1/secret/data/s", "", 405, "unsupported HTTP method"},
       {"LIST", "/v1/secret/data/s", "", 405, "unsupported operation"},
       {"POST", "/v1/secret/metadata/s", R"({"max_versions":"many"})", 400, "max_versions"},
-      {"POST", "/v1/secret/metadata/s", R"({"custom_metadata":{"a":1}})", 400,
-       "custom_metadata"},
+      {"POST", "/v1/secret/metadata/s", R"({"custom_metadata":{"a":1}})", 400, "custom_metadata"},
   };
   for (const Case& c : cases) {
     http::Response r = Call(c.method, c.target, c.body);

@@ -1,4 +1,3 @@
-#include "core/strings.h"
 #include "api/vault/vault_wire.h"
 
 #include <boost/json.hpp>
@@ -7,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "api/http/status_http.h"
+#include "core/strings.h"
 
 namespace rekey::api {
 
@@ -70,8 +70,8 @@ http::Response Envelope(const http::Request& req, std::string_view data_json, in
   http::Response res;
   res.status = status;
   res.body = rekey::StrCat(R"({"request_id":")", req.request_id,
-                          R"(","lease_id":"","renewable":false,"lease_duration":0,"data":)",
-                          data_json, R"(,"wrap_info":null,"warnings":null,"auth":null})");
+                           R"(","lease_id":"","renewable":false,"lease_duration":0,"data":)",
+                           data_json, R"(,"wrap_info":null,"warnings":null,"auth":null})");
   return res;
 }
 

@@ -22,7 +22,7 @@ struct VaultRequest {
   std::string operation;
   std::vector<std::string> segments;  // percent-decoded path segments after "/v1/"
   std::vector<std::pair<std::string, std::string>> query;  // decoded
-  auth::TokenEntry token;  // set once authenticated
+  auth::TokenEntry token;                                  // set once authenticated
 
   std::optional<std::string_view> Query(std::string_view key) const;
   // Segments [from, end) joined with '/'.

@@ -1,10 +1,10 @@
-#include "core/strings.h"
 #include "api/vault/zeroing_json.h"
 
 #include <boost/json.hpp>
 #include <cstdlib>
 
 #include "absl/strings/str_cat.h"
+#include "core/strings.h"
 
 namespace rekey::api {
 namespace {
@@ -12,8 +12,9 @@ namespace {
 class ZeroingResource final : public boost::json::memory_resource {
  private:
   void* do_allocate(std::size_t n, std::size_t align) override {
-    void* p = std::aligned_alloc(std::max<std::size_t>(align, alignof(std::max_align_t)),
-                                 RoundUp(n, std::max<std::size_t>(align, alignof(std::max_align_t))));
+    void* p =
+        std::aligned_alloc(std::max<std::size_t>(align, alignof(std::max_align_t)),
+                           RoundUp(n, std::max<std::size_t>(align, alignof(std::max_align_t))));
     if (p == nullptr) throw std::bad_alloc();
     return p;
   }

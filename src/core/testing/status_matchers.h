@@ -41,10 +41,10 @@ MATCHER_P2(StatusIs, code, message_matcher, "") {
 
 #define ASSERT_OK(expr) ASSERT_THAT((expr), ::rekey::testing::IsOk())
 #define EXPECT_OK(expr) EXPECT_THAT((expr), ::rekey::testing::IsOk())
-#define ASSERT_OK_AND_ASSIGN(lhs, expr)                                               \
-  auto REKEY_STATUS_CONCAT_(rekey_test_so_, __LINE__) = (expr);                        \
-  ASSERT_TRUE(REKEY_STATUS_CONCAT_(rekey_test_so_, __LINE__).ok())                     \
-      << REKEY_STATUS_CONCAT_(rekey_test_so_, __LINE__).status();                     \
+#define ASSERT_OK_AND_ASSIGN(lhs, expr)                            \
+  auto REKEY_STATUS_CONCAT_(rekey_test_so_, __LINE__) = (expr);    \
+  ASSERT_TRUE(REKEY_STATUS_CONCAT_(rekey_test_so_, __LINE__).ok()) \
+      << REKEY_STATUS_CONCAT_(rekey_test_so_, __LINE__).status();  \
   lhs = std::move(REKEY_STATUS_CONCAT_(rekey_test_so_, __LINE__)).value()
 
 #endif  // REKEY_CORE_TESTING_STATUS_MATCHERS_H_

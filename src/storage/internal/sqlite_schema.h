@@ -13,7 +13,6 @@ namespace rekey::storage::internal {
 // and gives each connection a 16 MiB page cache (the writer re-reads fewer WAL frames).
 inline constexpr char kMmapPragma[] = "PRAGMA mmap_size=268435456; PRAGMA cache_size=-16384;";
 
-
 // store_meta row 'format' of every file this code reads and writes.
 inline constexpr char kFormatMarker[] = "rekey-sqlite-1";
 
