@@ -9,7 +9,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "core/status_macros.h"
-#include "crypto/internal/string_view_compat.h"
+#include "core/strings.h"
 
 namespace rekey::crypto {
 namespace {
@@ -147,13 +147,13 @@ absl::StatusOr<SecretBytes> GenerateRandomBytes(size_t n, ByteEncoding encoding,
   std::string encoded;
   switch (encoding) {
     case ByteEncoding::kHex:
-      encoded = absl::BytesToHexString(internal::ToAbsl(raw.Reveal()));
+      encoded = absl::BytesToHexString(ToAbsl(raw.Reveal()));
       break;
     case ByteEncoding::kBase64:
-      absl::Base64Escape(internal::ToAbsl(raw.Reveal()), &encoded);
+      absl::Base64Escape(ToAbsl(raw.Reveal()), &encoded);
       break;
     case ByteEncoding::kBase64Url:
-      absl::WebSafeBase64Escape(internal::ToAbsl(raw.Reveal()), &encoded);
+      absl::WebSafeBase64Escape(ToAbsl(raw.Reveal()), &encoded);
       break;
   }
   return SecretBytes::TakeFrom(encoded);
@@ -178,7 +178,7 @@ absl::StatusOr<ApiKeyFormat::Alphabet> ParseApiKeyAlphabet(std::string_view name
   if (name == "base62") return ApiKeyFormat::Alphabet::kBase62;
   if (name == "hex") return ApiKeyFormat::Alphabet::kHex;
   return absl::InvalidArgumentError(absl::StrCat(
-      "unknown API key alphabet \"", absl::CHexEscape(internal::ToAbsl(name.substr(0, 32))),
+      "unknown API key alphabet \"", absl::CHexEscape(ToAbsl(name.substr(0, 32))),
       "\"; expected base62 or hex"));
 }
 
@@ -197,7 +197,7 @@ absl::StatusOr<ByteEncoding> ParseByteEncoding(std::string_view name) {
   if (name == "base64") return ByteEncoding::kBase64;
   if (name == "base64url") return ByteEncoding::kBase64Url;
   return absl::InvalidArgumentError(absl::StrCat(
-      "unknown byte encoding \"", absl::CHexEscape(internal::ToAbsl(name.substr(0, 32))),
+      "unknown byte encoding \"", absl::CHexEscape(ToAbsl(name.substr(0, 32))),
       "\"; expected hex, base64 or base64url"));
 }
 

@@ -11,7 +11,7 @@
 #include "absl/strings/escaping.h"
 #include "core/random.h"
 #include "core/testing/status_matchers.h"
-#include "crypto/internal/string_view_compat.h"
+#include "core/strings.h"
 #include "crypto/os_random.h"
 
 namespace rekey::crypto {
@@ -270,7 +270,7 @@ TEST(GenerateRandomBytesTest, HexDecodesBackToNBytes) {
   FakeRandom random;
   ASSERT_OK_AND_ASSIGN(SecretBytes text, GenerateRandomBytes(33, ByteEncoding::kHex, random));
   EXPECT_THAT(std::string(text.Reveal()), MatchesRegex("[0-9a-f]{66}"));
-  EXPECT_EQ(absl::HexStringToBytes(internal::ToAbsl(text.Reveal())).size(), 33u);
+  EXPECT_EQ(absl::HexStringToBytes(ToAbsl(text.Reveal())).size(), 33u);
 }
 
 TEST(GenerateRandomBytesTest, Base64IsPaddedAndDecodesBackToNBytes) {
@@ -279,7 +279,7 @@ TEST(GenerateRandomBytesTest, Base64IsPaddedAndDecodesBackToNBytes) {
   EXPECT_EQ(text.size(), 44u);
   EXPECT_EQ(text.Reveal().back(), '=');
   std::string decoded;
-  ASSERT_TRUE(absl::Base64Unescape(internal::ToAbsl(text.Reveal()), &decoded));
+  ASSERT_TRUE(absl::Base64Unescape(ToAbsl(text.Reveal()), &decoded));
   EXPECT_EQ(decoded.size(), 32u);
 }
 
@@ -290,7 +290,7 @@ TEST(GenerateRandomBytesTest, Base64UrlIsUnpaddedUrlSafeAndDecodesBackToNBytes) 
                          GenerateRandomBytes(n, ByteEncoding::kBase64Url, random));
     EXPECT_THAT(std::string(text.Reveal()), MatchesRegex("[A-Za-z0-9_-]+")) << n;
     std::string decoded;
-    ASSERT_TRUE(absl::WebSafeBase64Unescape(internal::ToAbsl(text.Reveal()), &decoded)) << n;
+    ASSERT_TRUE(absl::WebSafeBase64Unescape(ToAbsl(text.Reveal()), &decoded)) << n;
     EXPECT_EQ(decoded.size(), n);
   }
 }

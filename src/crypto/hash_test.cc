@@ -8,14 +8,14 @@
 
 #include "absl/strings/escaping.h"
 #include "core/testing/status_matchers.h"
-#include "crypto/internal/string_view_compat.h"
+#include "core/strings.h"
 
 namespace rekey::crypto {
 namespace {
 
 using ::rekey::testing::StatusIs;
 
-std::string Hex(std::string_view bytes) { return absl::BytesToHexString(internal::ToAbsl(bytes)); }
+std::string Hex(std::string_view bytes) { return absl::BytesToHexString(ToAbsl(bytes)); }
 
 // Bytes first, first+1, ..., last.
 std::string Range(int first, int last) {

@@ -4,6 +4,7 @@
 #include <boost/json.hpp>
 
 #include "absl/hash/hash.h"
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -89,8 +90,8 @@ absl::Status SecretsService::SetConfig(const MountConfig& config) {
   return absl::OkStatus();
 }
 
-std::mutex& SecretsService::StripeFor(std::string_view path) {
-  return path_locks_[std::hash<std::string_view>{}(path) % path_locks_.size()];
+size_t SecretsService::StripeOf(std::string_view path) const {
+  return std::hash<std::string_view>{}(path) % path_locks_.size();
 }
 
 void SecretsService::Remember(std::string_view path, Snapshot snapshot) {
@@ -115,12 +116,11 @@ absl::StatusOr<SecretsService::Snapshot> SecretsService::Fetch(std::string_view 
     return it->second;
   };
   if (std::optional<Snapshot> hit = cached()) return *hit;
-  // Fill under the stripe, so a writer cannot commit between our store read and our insert.
-  std::unique_lock<std::mutex> stripe;
-  if (!stripe_held) {
-    stripe = std::unique_lock<std::mutex>(StripeFor(path));
-    if (std::optional<Snapshot> hit = cached()) return *hit;
-  }
+  // A reader never waits for a writer (whose commit may be waiting for an fsync): it reads the
+  // store and fills the cache only if no writer of this stripe finished in between (see
+  // Mutate), so it cannot put back a state older than a writer's.
+  const size_t stripe = StripeOf(path);
+  const uint64_t generation = stripe_generation_[stripe].load(std::memory_order_acquire);
   ASSIGN_OR_RETURN(auto record, store_.Get(MetaKey(path)));
   Snapshot snapshot;
   if (record.has_value()) {
@@ -128,7 +128,15 @@ absl::StatusOr<SecretsService::Snapshot> SecretsService::Fetch(std::string_view 
     snapshot.mod_index = record->mod_index;
     snapshot.meta = std::make_shared<const SecretMetadata>(std::move(meta));
   }
-  Remember(path, snapshot);
+  if (stripe_held) {
+    Remember(path, snapshot);
+  } else {
+    std::unique_lock lock(cache_mu_);
+    if (stripe_generation_[stripe].load(std::memory_order_acquire) == generation &&
+        !cache_.contains(std::string(path)) && cache_.size() < kMaxCachedSecrets) {
+      cache_[std::string(path)] = snapshot;
+    }
+  }
   return snapshot;
 }
 
@@ -148,7 +156,12 @@ absl::Status SecretsService::Mutate(
   RETURN_IF_ERROR(ValidateSecretPath(path));
   // Writers of one secret in this process queue here instead of racing to the store; the
   // compare-and-set below still guards against other processes sharing the store.
-  std::lock_guard<std::mutex> lock(StripeFor(path));
+  const size_t stripe = StripeOf(path);
+  std::lock_guard<std::mutex> lock(path_locks_[stripe]);
+  // Readers that started before this point must not cache what they read (see Fetch).
+  absl::Cleanup bump = [&] {
+    stripe_generation_[stripe].fetch_add(1, std::memory_order_acq_rel);
+  };
   const std::string meta_key = MetaKey(path);
   for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
     ASSIGN_OR_RETURN(Loaded loaded, Load(path));

@@ -5,6 +5,7 @@
 #define REKEY_SECRETS_SECRETS_SERVICE_H_
 
 #include <array>
+#include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
@@ -118,11 +119,11 @@ class SecretsService {
     std::shared_ptr<const SecretMetadata> meta;
   };
   // The metadata of `path`, from the cache or the store. `stripe_held` says whether the caller
-  // already holds StripeFor(path), which guards filling the cache for that path.
+  // already holds the path's stripe lock (it is a writer).
   absl::StatusOr<Snapshot> Fetch(std::string_view path, bool stripe_held);
   void Remember(std::string_view path, Snapshot snapshot);
   void Forget(std::string_view path);
-  std::mutex& StripeFor(std::string_view path);
+  size_t StripeOf(std::string_view path) const;
   // Applies `mutate` to the secret's metadata (and `batch`) and commits both atomically, retrying
   // when another writer changed the secret in between. `mutate` returns the status to give up
   // with; it may be called several times.
@@ -147,8 +148,11 @@ class SecretsService {
   const Clock& clock_;
   Random& random_;
   const std::string mount_;
-  // Writers of one secret (and cache fills for it) serialize on its stripe; see Mutate.
+  // Writers of one secret serialize on its stripe (1024 stripes by path hash); see Mutate.
   std::array<std::mutex, 1024> path_locks_;
+  // Bumped by every writer of the stripe after it updates the cache; readers fill the cache
+  // only when it did not move during their store read.
+  std::array<std::atomic<uint64_t>, 1024> stripe_generation_{};
   std::shared_mutex cache_mu_;
   absl::flat_hash_map<std::string, Snapshot> cache_;  // guarded by cache_mu_
   std::mutex config_mu_;

@@ -232,6 +232,33 @@ TEST_F(SecretsServiceTest, StaleCacheOfAnotherWriterIsDetectedAndRefreshed) {
   EXPECT_EQ(ValueOf(v3), R"({"v":"3"})");
 }
 
+TEST_F(SecretsServiceTest, ReadersRacingWritersNeverLeaveAStaleCacheBehind) {
+  ASSERT_OK(service_.UpdateMetadata("s", MetadataUpdate{.max_versions = 500}));
+  std::atomic<bool> done{false};
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 4; ++t) {
+    readers.emplace_back([&] {
+      // A fresh service each round starts with an empty cache, so every read fills it.
+      while (!done) {
+        SecretsService fresh(store_, clock_, random_, "secret");
+        (void)fresh.Read("s", 0);
+      }
+    });
+  }
+  std::vector<std::thread> readers_same;
+  for (int t = 0; t < 2; ++t) {
+    readers_same.emplace_back([&] {
+      while (!done) (void)service_.Read("s", 0);
+    });
+  }
+  for (int i = 1; i <= 200; ++i) ASSERT_OK(Put("s", R"({"a":"x"})").status());
+  done = true;
+  for (auto& t : readers) t.join();
+  for (auto& t : readers_same) t.join();
+  ASSERT_OK_AND_ASSIGN(ReadResult r, service_.Read("s", 0));
+  EXPECT_EQ(r.version.number, 200u);
+}
+
 TEST_F(SecretsServiceTest, InvalidPathsAreRejected) {
   EXPECT_THAT(Put("../x", "{}"), StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_THAT(service_.Read("a//b", 0), StatusIs(absl::StatusCode::kInvalidArgument));

@@ -9,7 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "crypto/internal/aes_gcm.h"
-#include "crypto/internal/string_view_compat.h"
+#include "core/strings.h"
 
 namespace rekey::crypto::internal {
 namespace {

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
-#include "crypto/internal/string_view_compat.h"
+#include "core/strings.h"
 
 namespace rekey::crypto::internal {
 
