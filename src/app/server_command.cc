@@ -21,6 +21,7 @@
 #include "api/http/server.h"
 #include "api/vault/vault_handler.h"
 #include "app/config.h"
+#include "app/keyring_saver.h"
 #include "auth/token_store.h"
 #include "core/clock.h"
 #include "core/status_macros.h"
@@ -288,6 +289,8 @@ int RunServer(const ServerFlags& flags) {
   options.tls_cert_file = config->tls_cert_file;
   options.tls_key_file = config->tls_key_file;
   options.access_log = config->access_log;
+  KeyringSaver keyring_saver(*core.raw, *core.keyring, core.root_key, core.random,
+                             absl::Seconds(10));
   absl::StatusOr<std::unique_ptr<http::Server>> server = http::Server::Create(options, handler);
   if (!server.ok()) return Fail(server.status());
   (*server)->Start();
@@ -311,10 +314,7 @@ int RunServer(const ServerFlags& flags) {
   http::WaitForShutdownSignal();
   spdlog::info("shutting down: finishing in-flight requests");
   (*server)->Shutdown(absl::Seconds(10));
-  if (absl::Status s = storage::SaveKeyring(*core.raw, *core.keyring, core.root_key, core.random);
-      !s.ok()) {
-    spdlog::warn("could not save keyring usage counters: {}", ToStd(s.message()));
-  }
+  keyring_saver.Stop();
   const storage::SqliteStore::GroupCommitStats stats = core.raw->Stats();
   spdlog::info("stopped; storage committed {} batches in {} transactions", stats.batches,
                stats.transactions);
