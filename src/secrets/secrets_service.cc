@@ -152,7 +152,8 @@ absl::StatusOr<SecretsService::Loaded> SecretsService::Load(std::string_view pat
 
 absl::Status SecretsService::Mutate(
     std::string_view path,
-    const std::function<absl::Status(Loaded&, storage::WriteBatch&)>& mutate) {
+    const std::function<absl::Status(Loaded&, storage::WriteBatch&)>& mutate,
+    std::shared_ptr<const SecretMetadata>* committed_meta) {
   RETURN_IF_ERROR(ValidateSecretPath(path));
   // Writers of one secret in this process queue here instead of racing to the store; the
   // compare-and-set below still guards against other processes sharing the store.
@@ -178,8 +179,9 @@ absl::Status SecretsService::Mutate(
         if (op.key == meta_key) put = op.value.has_value();
       }
       if (put == true) {
-        Remember(path, Snapshot{*committed,
-                                std::make_shared<const SecretMetadata>(std::move(loaded.meta))});
+        auto meta = std::make_shared<const SecretMetadata>(std::move(loaded.meta));
+        if (committed_meta != nullptr) *committed_meta = meta;
+        Remember(path, Snapshot{*committed, std::move(meta)});
       } else if (put == false) {
         Remember(path, Snapshot{});
       }
@@ -237,10 +239,9 @@ absl::StatusOr<WriteResult> SecretsService::WriteVersion(
       it = meta.versions.erase(it);
     }
     batch.Put(MetaKey(path), SecretBytes(EncodeMetadata(meta)));
-    result.meta = meta;
     result.version = version;
     return absl::OkStatus();
-  }));
+  }, &result.meta));
   return result;
 }
 

@@ -34,7 +34,7 @@ struct ReadResult {
 };
 
 struct WriteResult {
-  SecretMetadata meta;
+  std::shared_ptr<const SecretMetadata> meta;  // as committed; never null
   VersionInfo version;
 };
 
@@ -127,8 +127,11 @@ class SecretsService {
   // Applies `mutate` to the secret's metadata (and `batch`) and commits both atomically, retrying
   // when another writer changed the secret in between. `mutate` returns the status to give up
   // with; it may be called several times.
+  // When `committed` is given, it receives the metadata as committed (null when the secret was
+  // deleted or nothing changed).
   absl::Status Mutate(std::string_view path,
-                      const std::function<absl::Status(Loaded&, storage::WriteBatch&)>& mutate);
+                      const std::function<absl::Status(Loaded&, storage::WriteBatch&)>& mutate,
+                      std::shared_ptr<const SecretMetadata>* committed = nullptr);
   absl::StatusOr<Loaded> Load(std::string_view path);
   // Applies `change` to each listed version that exists (it returns whether it changed
   // anything) and commits the metadata when something changed. kInvalidArgument for an empty list.

@@ -224,7 +224,7 @@ TEST_F(SecretsServiceTest, StaleCacheOfAnotherWriterIsDetectedAndRefreshed) {
   ASSERT_OK(Put("s", R"({"v":"2"})").status());
   ASSERT_OK_AND_ASSIGN(WriteResult w, other.Put("s", Json(R"({"v":"3"})"), WriteOptions{}));
   EXPECT_EQ(w.version.number, 3u);
-  EXPECT_EQ(w.meta.labels.at("previous"), 2u);
+  EXPECT_EQ(w.meta->labels.at("previous"), 2u);
   // The first service's own next write conflicts too, refreshes, and builds on version 3.
   ASSERT_OK_AND_ASSIGN(WriteResult w4, service_.Put("s", Json(R"({"v":"4"})"), WriteOptions{}));
   EXPECT_EQ(w4.version.number, 4u);

@@ -128,7 +128,7 @@ http::Response HandleData(const VaultRequest& req, const std::string& path,
       if (op == "PATCH") return ErrorOrEmpty404(w.status());
       return ErrorFromStatus(w.status());
     }
-    return Envelope(*req.http, json::serialize(VersionMetadataJson(w->meta, w->version)));
+    return Envelope(*req.http, json::serialize(VersionMetadataJson(*w->meta, w->version)));
   }
   if (op == "DELETE") {
     absl::Status s = kv.DeleteCurrent(path);
