@@ -40,7 +40,7 @@ struct Stack {
     tokens = std::make_unique<rekey::auth::TokenStore>(*barrier, clock, random);
     if (!tokens->EnsureRootToken(rekey::SecretBytes("root")).ok()) std::abort();
     handler = std::make_unique<rekey::api::VaultHandler>(*kv, *tokens, clock,
-                                                        rekey::api::VaultHandlerOptions{});
+                                                         rekey::api::VaultHandlerOptions{});
   }
 };
 
@@ -58,8 +58,8 @@ void BM_VaultHandlerWrite(benchmark::State& state) {
     req.method = "POST";
     req.target = absl::StrFormat("/v1/secret/data/bench-w%d", n % 256);
     req.path = req.target;
-    req.body = absl::StrFormat(R"({"data":{"password":"bench-%010d-%s","user":"bench","n":%d}})",
-                               n, pad, n);
+    req.body = absl::StrFormat(R"({"data":{"password":"bench-%010d-%s","user":"bench","n":%d}})", n,
+                               pad, n);
     req.request_id = "bench";
     req.headers.push_back({"x-vault-token", "root"});
     rekey::http::Response res = stack->handler->Handle(req);
@@ -68,8 +68,9 @@ void BM_VaultHandlerWrite(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
   if (state.thread_index() == 0) {
     auto stats = stack->raw->Stats();
-    state.counters["batches_per_txn"] = static_cast<double>(stats.batches) /
-                                        static_cast<double>(std::max<uint64_t>(1, stats.transactions));
+    state.counters["batches_per_txn"] =
+        static_cast<double>(stats.batches) /
+        static_cast<double>(std::max<uint64_t>(1, stats.transactions));
     delete stack;
     stack = nullptr;
   }

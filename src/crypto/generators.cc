@@ -177,9 +177,9 @@ std::string GenerateUuidV4(Random& random) {
 absl::StatusOr<ApiKeyFormat::Alphabet> ParseApiKeyAlphabet(std::string_view name) {
   if (name == "base62") return ApiKeyFormat::Alphabet::kBase62;
   if (name == "hex") return ApiKeyFormat::Alphabet::kHex;
-  return absl::InvalidArgumentError(absl::StrCat(
-      "unknown API key alphabet \"", absl::CHexEscape(ToAbsl(name.substr(0, 32))),
-      "\"; expected base62 or hex"));
+  return absl::InvalidArgumentError(absl::StrCat("unknown API key alphabet \"",
+                                                 absl::CHexEscape(ToAbsl(name.substr(0, 32))),
+                                                 "\"; expected base62 or hex"));
 }
 
 std::string_view ApiKeyAlphabetName(ApiKeyFormat::Alphabet alphabet) {
@@ -196,9 +196,9 @@ absl::StatusOr<ByteEncoding> ParseByteEncoding(std::string_view name) {
   if (name == "hex") return ByteEncoding::kHex;
   if (name == "base64") return ByteEncoding::kBase64;
   if (name == "base64url") return ByteEncoding::kBase64Url;
-  return absl::InvalidArgumentError(absl::StrCat(
-      "unknown byte encoding \"", absl::CHexEscape(ToAbsl(name.substr(0, 32))),
-      "\"; expected hex, base64 or base64url"));
+  return absl::InvalidArgumentError(absl::StrCat("unknown byte encoding \"",
+                                                 absl::CHexEscape(ToAbsl(name.substr(0, 32))),
+                                                 "\"; expected hex, base64 or base64url"));
 }
 
 std::string_view ByteEncodingName(ByteEncoding encoding) {

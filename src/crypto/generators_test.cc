@@ -10,8 +10,8 @@
 
 #include "absl/strings/escaping.h"
 #include "core/random.h"
-#include "core/testing/status_matchers.h"
 #include "core/strings.h"
+#include "core/testing/status_matchers.h"
 #include "crypto/os_random.h"
 
 namespace rekey::crypto {

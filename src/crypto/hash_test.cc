@@ -7,8 +7,8 @@
 #include <string>
 
 #include "absl/strings/escaping.h"
-#include "core/testing/status_matchers.h"
 #include "core/strings.h"
+#include "core/testing/status_matchers.h"
 
 namespace rekey::crypto {
 namespace {

@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <boost/json.hpp>
 
-#include "absl/hash/hash.h"
 #include "absl/cleanup/cleanup.h"
+#include "absl/hash/hash.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -151,8 +151,7 @@ absl::StatusOr<SecretsService::Loaded> SecretsService::Load(std::string_view pat
 }
 
 absl::Status SecretsService::Mutate(
-    std::string_view path,
-    const std::function<absl::Status(Loaded&, storage::WriteBatch&)>& mutate,
+    std::string_view path, const std::function<absl::Status(Loaded&, storage::WriteBatch&)>& mutate,
     std::shared_ptr<const SecretMetadata>* committed_meta) {
   RETURN_IF_ERROR(ValidateSecretPath(path));
   // Writers of one secret in this process queue here instead of racing to the store; the
@@ -160,9 +159,7 @@ absl::Status SecretsService::Mutate(
   const size_t stripe = StripeOf(path);
   std::lock_guard<std::mutex> lock(path_locks_[stripe]);
   // Readers that started before this point must not cache what they read (see Fetch).
-  absl::Cleanup bump = [&] {
-    stripe_generation_[stripe].fetch_add(1, std::memory_order_acq_rel);
-  };
+  absl::Cleanup bump = [&] { stripe_generation_[stripe].fetch_add(1, std::memory_order_acq_rel); };
   const std::string meta_key = MetaKey(path);
   for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
     ASSIGN_OR_RETURN(Loaded loaded, Load(path));
@@ -200,48 +197,52 @@ absl::StatusOr<WriteResult> SecretsService::WriteVersion(
     const std::function<absl::StatusOr<SecretBytes>(const Loaded&)>& make_value) {
   ASSIGN_OR_RETURN(MountConfig config, GetConfig());
   WriteResult result;
-  RETURN_IF_ERROR(Mutate(path, [&](Loaded& loaded, storage::WriteBatch& batch) -> absl::Status {
-    SecretMetadata& meta = loaded.meta;
-    const uint64_t current = loaded.exists ? meta.CurrentVersion() : 0;
-    if (options.cas.has_value()) {
-      if (*options.cas != current) return absl::FailedPreconditionError(kCasMismatch);
-    } else if (config.cas_required || (loaded.exists && meta.cas_required)) {
-      return absl::FailedPreconditionError(kCasRequired);
-    }
-    ASSIGN_OR_RETURN(SecretBytes value, make_value(loaded));
-    const absl::Time now = clock_.Now();
-    if (!loaded.exists) meta.created = now;
-    meta.updated = now;
-    VersionInfo version;
-    version.number = ++meta.last_version;
-    version.id = crypto::GenerateUuidV4(random_);
-    version.created = now;
-    version.created_by = options.actor;
-    absl::Duration dva = meta.delete_version_after;
-    if (config.delete_version_after > absl::ZeroDuration() &&
-        (dva == absl::ZeroDuration() || config.delete_version_after < dva)) {
-      dva = config.delete_version_after;
-    }
-    if (dva > absl::ZeroDuration()) version.deletion_time = now + dva;
-    meta.versions[version.number] = version;
-    if (current != 0) meta.labels[kLabelPrevious] = current;
-    meta.labels[kLabelCurrent] = version.number;
-    batch.Put(DataKey(path, version.number), std::move(value));
+  RETURN_IF_ERROR(Mutate(
+      path,
+      [&](Loaded& loaded, storage::WriteBatch& batch) -> absl::Status {
+        SecretMetadata& meta = loaded.meta;
+        const uint64_t current = loaded.exists ? meta.CurrentVersion() : 0;
+        if (options.cas.has_value()) {
+          if (*options.cas != current) return absl::FailedPreconditionError(kCasMismatch);
+        } else if (config.cas_required || (loaded.exists && meta.cas_required)) {
+          return absl::FailedPreconditionError(kCasRequired);
+        }
+        ASSIGN_OR_RETURN(SecretBytes value, make_value(loaded));
+        const absl::Time now = clock_.Now();
+        if (!loaded.exists) meta.created = now;
+        meta.updated = now;
+        VersionInfo version;
+        version.number = ++meta.last_version;
+        version.id = crypto::GenerateUuidV4(random_);
+        version.created = now;
+        version.created_by = options.actor;
+        absl::Duration dva = meta.delete_version_after;
+        if (config.delete_version_after > absl::ZeroDuration() &&
+            (dva == absl::ZeroDuration() || config.delete_version_after < dva)) {
+          dva = config.delete_version_after;
+        }
+        if (dva > absl::ZeroDuration()) version.deletion_time = now + dva;
+        meta.versions[version.number] = version;
+        if (current != 0) meta.labels[kLabelPrevious] = current;
+        meta.labels[kLabelCurrent] = version.number;
+        batch.Put(DataKey(path, version.number), std::move(value));
 
-    const uint64_t max_versions = meta.max_versions > 0 ? meta.max_versions : config.max_versions;
-    for (auto it = meta.versions.begin();
-         meta.versions.size() > max_versions && it != meta.versions.end();) {
-      if (!meta.LabelsOf(it->first).empty()) {
-        ++it;
-        continue;
-      }
-      if (!it->second.destroyed) batch.Delete(DataKey(path, it->first));
-      it = meta.versions.erase(it);
-    }
-    batch.Put(MetaKey(path), SecretBytes(EncodeMetadata(meta)));
-    result.version = version;
-    return absl::OkStatus();
-  }, &result.meta));
+        const uint64_t max_versions =
+            meta.max_versions > 0 ? meta.max_versions : config.max_versions;
+        for (auto it = meta.versions.begin();
+             meta.versions.size() > max_versions && it != meta.versions.end();) {
+          if (!meta.LabelsOf(it->first).empty()) {
+            ++it;
+            continue;
+          }
+          if (!it->second.destroyed) batch.Delete(DataKey(path, it->first));
+          it = meta.versions.erase(it);
+        }
+        batch.Put(MetaKey(path), SecretBytes(EncodeMetadata(meta)));
+        result.version = version;
+        return absl::OkStatus();
+      },
+      &result.meta));
   return result;
 }
 

@@ -8,8 +8,8 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
-#include "crypto/internal/aes_gcm.h"
 #include "core/strings.h"
+#include "crypto/internal/aes_gcm.h"
 
 namespace rekey::crypto::internal {
 namespace {
