@@ -42,7 +42,7 @@ absl::StatusOr<std::vector<std::string>> EncryptedStore::ScanKeys(std::string_vi
   return inner_.ScanKeys(prefix, start_after, limit);
 }
 
-absl::StatusOr<uint64_t> EncryptedStore::Commit(const WriteBatch& batch) {
+absl::StatusOr<WriteBatch> EncryptedStore::Seal(const WriteBatch& batch) {
   WriteBatch sealed;
   for (const WriteBatch::Op& op : batch.ops()) {
     if (!op.value.has_value()) {
@@ -55,7 +55,21 @@ absl::StatusOr<uint64_t> EncryptedStore::Commit(const WriteBatch& batch) {
   for (const WriteBatch::Condition& condition : batch.conditions()) {
     sealed.ExpectModIndex(condition.key, condition.mod_index);
   }
+  return sealed;
+}
+
+absl::StatusOr<uint64_t> EncryptedStore::Commit(const WriteBatch& batch) {
+  ASSIGN_OR_RETURN(WriteBatch sealed, Seal(batch));
   return inner_.Commit(sealed);
+}
+
+void EncryptedStore::CommitAsync(WriteBatch batch, CommitCallback done) {
+  absl::StatusOr<WriteBatch> sealed = Seal(batch);
+  if (!sealed.ok()) {
+    done(sealed.status());
+    return;
+  }
+  inner_.CommitAsync(*std::move(sealed), std::move(done));
 }
 
 uint64_t EncryptedStore::CommitIndex() { return inner_.CommitIndex(); }

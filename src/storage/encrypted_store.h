@@ -33,9 +33,12 @@ class EncryptedStore final : public Store {
                                                     size_t limit) override;
   // Encryption failures (internal crypto errors) are returned before anything is written.
   absl::StatusOr<uint64_t> Commit(const WriteBatch& batch) override;
+  void CommitAsync(WriteBatch batch, CommitCallback done) override;
   uint64_t CommitIndex() override;
 
  private:
+  // The batch with every value encrypted under its key.
+  absl::StatusOr<WriteBatch> Seal(const WriteBatch& batch);
   // Replaces record.value (ciphertext) with its plaintext.
   absl::Status Decrypt(Record& record);
 

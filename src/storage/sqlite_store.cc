@@ -71,7 +71,9 @@ std::string ScanLowerBound(std::string_view prefix, std::string_view start_after
 // queue_mu_.
 struct SqliteStore::PendingBatch {
   explicit PendingBatch(const WriteBatch* b) : batch(b) {}
-  const WriteBatch* batch;
+  const WriteBatch* batch;  // points at `owned` for CommitAsync
+  WriteBatch owned;
+  CommitCallback callback;  // set for CommitAsync: called instead of notifying `cv`
   absl::StatusOr<uint64_t> result = absl::InternalError("batch not run");  // written before done
   std::mutex mu;
   bool done = false;  // guarded by mu
@@ -185,6 +187,26 @@ absl::StatusOr<uint64_t> SqliteStore::Commit(const WriteBatch& batch) {
   return std::move(pending->result);
 }
 
+void SqliteStore::CommitAsync(WriteBatch batch, CommitCallback done) {
+  if (batch.empty() && batch.conditions().empty()) {
+    done(commit_index_.load());
+    return;
+  }
+  auto pending = std::make_shared<PendingBatch>(nullptr);
+  pending->owned = std::move(batch);
+  pending->batch = &pending->owned;
+  pending->callback = std::move(done);
+  {
+    std::lock_guard lock(queue_mu_);
+    if (closing_) {
+      pending->callback(ClosedError(path_));
+      return;
+    }
+    queue_.push_back(pending);
+  }
+  queue_cv_.notify_all();
+}
+
 uint64_t SqliteStore::CommitIndex() { return commit_index_.load(std::memory_order_acquire); }
 
 SqliteStore::GroupCommitStats SqliteStore::Stats() const {
@@ -220,6 +242,10 @@ void SqliteStore::WriterLoop() {
     }
     CommitGroup(group);
     for (const std::shared_ptr<PendingBatch>& pending : group) {
+      if (pending->callback) {
+        pending->callback(std::move(pending->result));
+        continue;
+      }
       {
         std::lock_guard lock(pending->mu);
         pending->done = true;

@@ -72,6 +72,8 @@ class SqliteStore final : public Store {
                                                     std::string_view start_after,
                                                     size_t limit) override;
   absl::StatusOr<uint64_t> Commit(const WriteBatch& batch) override;
+  // Queues the batch for the writer thread, which runs `done` after the group's commit.
+  void CommitAsync(WriteBatch batch, CommitCallback done) override;
   uint64_t CommitIndex() override;
 
   GroupCommitStats Stats() const;

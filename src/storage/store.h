@@ -4,6 +4,7 @@
 #define REKEY_STORAGE_STORE_H_
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -76,6 +77,15 @@ class Store {
   // returns the current index. A batch with conditions but no ops checks them atomically
   // (kAborted if one fails) and returns the current index without writing.
   virtual absl::StatusOr<uint64_t> Commit(const WriteBatch& batch) = 0;
+
+  // Called with a Commit's result. It may run on a storage thread: it must be quick, must not
+  // block, and must not commit synchronously to the same store.
+  using CommitCallback = std::function<void(absl::StatusOr<uint64_t>)>;
+
+  // Commit without waiting: `done` runs exactly once with what Commit would have returned, either
+  // before CommitAsync returns or later on another thread. Backends with a writer thread
+  // override it so that no caller thread sits in the commit; this default commits synchronously.
+  virtual void CommitAsync(WriteBatch batch, CommitCallback done) { done(Commit(batch)); }
 
   // The highest commit index made durable so far (0 for a new store). Every read that starts
   // after CommitIndex() returned N sees all batches up to N; a read may briefly see a batch

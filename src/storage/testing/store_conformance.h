@@ -7,6 +7,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <future>
+
 #include <memory>
 #include <string>
 #include <vector>
@@ -215,6 +218,37 @@ TYPED_TEST_P(StoreConformanceTest, ConditionOnlyBatchChecksWithoutWriting) {
   EXPECT_EQ(this->store_->CommitIndex(), index);
 }
 
+// Waits (bounded) for one CommitAsync callback and returns its result.
+inline absl::StatusOr<uint64_t> CommitAsyncAndWait(Store& store, WriteBatch batch) {
+  std::promise<absl::StatusOr<uint64_t>> promise;
+  std::future<absl::StatusOr<uint64_t>> future = promise.get_future();
+  store.CommitAsync(std::move(batch), [&promise](absl::StatusOr<uint64_t> result) {
+    promise.set_value(std::move(result));
+  });
+  if (future.wait_for(std::chrono::seconds(30)) != std::future_status::ready) {
+    return absl::DeadlineExceededError("CommitAsync never called back");
+  }
+  return future.get();
+}
+
+TYPED_TEST_P(StoreConformanceTest, CommitAsyncCommitsLikeCommit) {
+  WriteBatch put;
+  put.ExpectModIndex("k", 0);
+  put.Put("k", SecretBytes("v1"));
+  ASSERT_OK_AND_ASSIGN(uint64_t index, CommitAsyncAndWait(*this->store_, std::move(put)));
+  ASSERT_OK_AND_ASSIGN(std::optional<Record> record, this->store_->Get("k"));
+  ASSERT_TRUE(record.has_value());
+  EXPECT_EQ(record->value.Reveal(), "v1");
+  EXPECT_EQ(record->mod_index, index);
+  WriteBatch conflict;
+  conflict.ExpectModIndex("k", 0);
+  conflict.Put("k", SecretBytes("v2"));
+  EXPECT_THAT(CommitAsyncAndWait(*this->store_, std::move(conflict)),
+              StatusIs(absl::StatusCode::kAborted));
+  ASSERT_OK_AND_ASSIGN(record, this->store_->Get("k"));
+  EXPECT_EQ(record->value.Reveal(), "v1");
+}
+
 TYPED_TEST_P(StoreConformanceTest, ScanReturnsOnlyPrefixInAscendingOrder) {
   this->PutAll({"b/2", "a/9", "b/1", "b", "ba", "c/1", "b/10"});
   ASSERT_OK_AND_ASSIGN(std::vector<Record> records, this->store_->Scan("b/", "", 0));
@@ -307,7 +341,8 @@ REGISTER_TYPED_TEST_SUITE_P(
     ConditionZeroSucceedsWhenKeyAbsent, ConditionZeroAbortsWhenKeyPresent,
     ConditionOnCurrentModIndexSucceeds, ConditionOnDeletedKeyExpectsZero,
     CommitIndexStrictlyIncreasesAndStampsRecords, EmptyBatchReturnsCurrentIndexAndWritesNothing,
-    ConditionOnlyBatchChecksWithoutWriting, ScanReturnsOnlyPrefixInAscendingOrder,
+    ConditionOnlyBatchChecksWithoutWriting, CommitAsyncCommitsLikeCommit,
+    ScanReturnsOnlyPrefixInAscendingOrder,
     ScanWithEmptyPrefixReturnsEverything, ScanStartsStrictlyAfterStartAfter,
     ScanStartAfterBelowPrefixStartsAtPrefix, ScanStartAfterBeyondPrefixIsEmpty, ScanStopsAtLimit,
     PagingWithStartAfterAndLimitVisitsEveryKeyOnce, ScanKeysMatchesScan,
