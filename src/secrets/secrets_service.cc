@@ -96,10 +96,16 @@ size_t SecretsService::StripeOf(std::string_view path) const {
 
 void SecretsService::Remember(std::string_view path, Snapshot snapshot) {
   std::unique_lock lock(cache_mu_);
-  if (cache_.size() >= kMaxCachedSecrets && !cache_.contains(std::string(path))) {
+  auto it = cache_.find(std::string(path));
+  if (it != cache_.end()) {
+    // Writers finish in any order (asynchronous commits call back late): never go back in time.
+    if (snapshot.as_of >= it->second.as_of) it->second = std::move(snapshot);
+    return;
+  }
+  if (cache_.size() >= kMaxCachedSecrets) {
     cache_.erase(cache_.begin());  // any entry: it is re-read on its next use
   }
-  cache_[std::string(path)] = std::move(snapshot);
+  cache_.emplace(std::string(path), std::move(snapshot));
 }
 
 void SecretsService::Forget(std::string_view path) {
@@ -126,6 +132,7 @@ absl::StatusOr<SecretsService::Snapshot> SecretsService::Fetch(std::string_view 
   if (record.has_value()) {
     ASSIGN_OR_RETURN(SecretMetadata meta, DecodeMetadata(record->value.Reveal()));
     snapshot.mod_index = record->mod_index;
+    snapshot.as_of = record->mod_index;
     snapshot.meta = std::make_shared<const SecretMetadata>(std::move(meta));
   }
   if (stripe_held) {
@@ -178,9 +185,9 @@ absl::Status SecretsService::Mutate(
       if (put == true) {
         auto meta = std::make_shared<const SecretMetadata>(std::move(loaded.meta));
         if (committed_meta != nullptr) *committed_meta = meta;
-        Remember(path, Snapshot{*committed, std::move(meta)});
+        Remember(path, Snapshot{*committed, std::move(meta), *committed});
       } else if (put == false) {
-        Remember(path, Snapshot{});
+        Remember(path, Snapshot{0, nullptr, *committed});
       }
       return absl::OkStatus();
     }
@@ -192,6 +199,51 @@ absl::Status SecretsService::Mutate(
       rekey::StrCat("secret \"", path, "\" is changing too often to update; try again"));
 }
 
+absl::Status SecretsService::BuildVersion(
+    std::string_view path, const WriteOptions& options, const MountConfig& config,
+    Loaded& loaded, const std::function<absl::StatusOr<SecretBytes>(const Loaded&)>& make_value,
+    storage::WriteBatch& batch, VersionInfo& version) {
+  SecretMetadata& meta = loaded.meta;
+  const uint64_t current = loaded.exists ? meta.CurrentVersion() : 0;
+  if (options.cas.has_value()) {
+    if (*options.cas != current) return absl::FailedPreconditionError(kCasMismatch);
+  } else if (config.cas_required || (loaded.exists && meta.cas_required)) {
+    return absl::FailedPreconditionError(kCasRequired);
+  }
+  ASSIGN_OR_RETURN(SecretBytes value, make_value(loaded));
+  const absl::Time now = clock_.Now();
+  if (!loaded.exists) meta.created = now;
+  meta.updated = now;
+  version = VersionInfo{};
+  version.number = ++meta.last_version;
+  version.id = crypto::GenerateUuidV4(random_);
+  version.created = now;
+  version.created_by = options.actor;
+  absl::Duration dva = meta.delete_version_after;
+  if (config.delete_version_after > absl::ZeroDuration() &&
+      (dva == absl::ZeroDuration() || config.delete_version_after < dva)) {
+    dva = config.delete_version_after;
+  }
+  if (dva > absl::ZeroDuration()) version.deletion_time = now + dva;
+  meta.versions[version.number] = version;
+  if (current != 0) meta.labels[kLabelPrevious] = current;
+  meta.labels[kLabelCurrent] = version.number;
+  batch.Put(DataKey(path, version.number), std::move(value));
+
+  const uint64_t max_versions = meta.max_versions > 0 ? meta.max_versions : config.max_versions;
+  for (auto it = meta.versions.begin();
+       meta.versions.size() > max_versions && it != meta.versions.end();) {
+    if (!meta.LabelsOf(it->first).empty()) {
+      ++it;
+      continue;
+    }
+    if (!it->second.destroyed) batch.Delete(DataKey(path, it->first));
+    it = meta.versions.erase(it);
+  }
+  batch.Put(MetaKey(path), SecretBytes(EncodeMetadata(meta)));
+  return absl::OkStatus();
+}
+
 absl::StatusOr<WriteResult> SecretsService::WriteVersion(
     std::string_view path, const WriteOptions& options,
     const std::function<absl::StatusOr<SecretBytes>(const Loaded&)>& make_value) {
@@ -199,51 +251,56 @@ absl::StatusOr<WriteResult> SecretsService::WriteVersion(
   WriteResult result;
   RETURN_IF_ERROR(Mutate(
       path,
-      [&](Loaded& loaded, storage::WriteBatch& batch) -> absl::Status {
-        SecretMetadata& meta = loaded.meta;
-        const uint64_t current = loaded.exists ? meta.CurrentVersion() : 0;
-        if (options.cas.has_value()) {
-          if (*options.cas != current) return absl::FailedPreconditionError(kCasMismatch);
-        } else if (config.cas_required || (loaded.exists && meta.cas_required)) {
-          return absl::FailedPreconditionError(kCasRequired);
-        }
-        ASSIGN_OR_RETURN(SecretBytes value, make_value(loaded));
-        const absl::Time now = clock_.Now();
-        if (!loaded.exists) meta.created = now;
-        meta.updated = now;
-        VersionInfo version;
-        version.number = ++meta.last_version;
-        version.id = crypto::GenerateUuidV4(random_);
-        version.created = now;
-        version.created_by = options.actor;
-        absl::Duration dva = meta.delete_version_after;
-        if (config.delete_version_after > absl::ZeroDuration() &&
-            (dva == absl::ZeroDuration() || config.delete_version_after < dva)) {
-          dva = config.delete_version_after;
-        }
-        if (dva > absl::ZeroDuration()) version.deletion_time = now + dva;
-        meta.versions[version.number] = version;
-        if (current != 0) meta.labels[kLabelPrevious] = current;
-        meta.labels[kLabelCurrent] = version.number;
-        batch.Put(DataKey(path, version.number), std::move(value));
-
-        const uint64_t max_versions =
-            meta.max_versions > 0 ? meta.max_versions : config.max_versions;
-        for (auto it = meta.versions.begin();
-             meta.versions.size() > max_versions && it != meta.versions.end();) {
-          if (!meta.LabelsOf(it->first).empty()) {
-            ++it;
-            continue;
-          }
-          if (!it->second.destroyed) batch.Delete(DataKey(path, it->first));
-          it = meta.versions.erase(it);
-        }
-        batch.Put(MetaKey(path), SecretBytes(EncodeMetadata(meta)));
-        result.version = version;
-        return absl::OkStatus();
+      [&](Loaded& loaded, storage::WriteBatch& batch) {
+        return BuildVersion(path, options, config, loaded, make_value, batch, result.version);
       },
       &result.meta));
   return result;
+}
+
+void SecretsService::PutAsync(std::string_view path, SecretBytes value, WriteOptions options,
+                              WriteCallback done) {
+  auto fail = [&done](absl::Status status) { done(std::move(status)); };
+  if (absl::Status s = ValidateSecretPath(path); !s.ok()) return fail(s);
+  if (absl::Status s = ParseObject(value.Reveal(), "secret data").status(); !s.ok()) {
+    return fail(s);
+  }
+  absl::StatusOr<MountConfig> config = GetConfig();
+  if (!config.ok()) return fail(config.status());
+  // No stripe lock: the compare-and-set on the metadata record decides, and a conflict comes
+  // back as kAborted for the caller to redo with Put().
+  absl::StatusOr<Snapshot> snapshot = Fetch(path, /*stripe_held=*/false);
+  if (!snapshot.ok()) return fail(snapshot.status());
+  Loaded loaded;
+  if (snapshot->meta != nullptr) {
+    loaded.exists = true;
+    loaded.mod_index = snapshot->mod_index;
+    loaded.meta = *snapshot->meta;
+  }
+  storage::WriteBatch batch;
+  VersionInfo version;
+  absl::Status built = BuildVersion(
+      path, options, *config, loaded,
+      [&value](const Loaded&) -> absl::StatusOr<SecretBytes> { return std::move(value); }, batch,
+      version);
+  if (!built.ok()) return fail(built);
+  batch.ExpectModIndex(MetaKey(path), loaded.exists ? loaded.mod_index : 0);
+  auto meta = std::make_shared<const SecretMetadata>(std::move(loaded.meta));
+  const size_t stripe = StripeOf(path);
+  store_.CommitAsync(
+      std::move(batch), [this, path = std::string(path), meta = std::move(meta),
+                         version = std::move(version), stripe,
+                         done = std::move(done)](absl::StatusOr<uint64_t> committed) mutable {
+        if (committed.ok()) {
+          Remember(path, Snapshot{*committed, meta, *committed});
+        } else {
+          Forget(path);
+        }
+        // Readers that read the store before this point must not cache what they read.
+        stripe_generation_[stripe].fetch_add(1, std::memory_order_acq_rel);
+        if (!committed.ok()) return done(committed.status());
+        done(WriteResult{std::move(meta), std::move(version)});
+      });
 }
 
 absl::StatusOr<WriteResult> SecretsService::Put(std::string_view path, const SecretBytes& value,

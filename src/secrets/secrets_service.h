@@ -70,6 +70,15 @@ class SecretsService {
   // `previous` to the former current, prunes versions beyond max_versions (never a labelled one).
   absl::StatusOr<WriteResult> Put(std::string_view path, const SecretBytes& value,
                                   const WriteOptions& options);
+
+  // Called with a PutAsync result, possibly on the storage writer's thread: it must be quick.
+  using WriteCallback = std::function<void(absl::StatusOr<WriteResult>)>;
+  // Put without a thread waiting for the commit: validation, metadata and encryption run on the
+  // calling thread, and `done` runs exactly once, when the commit is durable (or failed). It
+  // takes no per-secret lock: when another write of the same secret got in first, `done` gets
+  // kAborted and the caller should redo the write with Put(), which queues behind it.
+  void PutAsync(std::string_view path, SecretBytes value, WriteOptions options,
+                WriteCallback done);
   // RFC 7386 merge of `patch` (JSON text of an object) into the current version, written as a new
   // version. kNotFound when there is no readable current version.
   absl::StatusOr<WriteResult> Patch(std::string_view path, const SecretBytes& patch,
@@ -117,6 +126,7 @@ class SecretsService {
   struct Snapshot {
     uint64_t mod_index = 0;
     std::shared_ptr<const SecretMetadata> meta;
+    uint64_t as_of = 0;  // commit index this state is known at; Remember never goes back
   };
   // The metadata of `path`, from the cache or the store. `stripe_held` says whether the caller
   // already holds the path's stripe lock (it is a writer).
@@ -141,6 +151,13 @@ class SecretsService {
   absl::StatusOr<ReadResult> ReadVersion(std::string_view path,
                                          std::shared_ptr<const SecretMetadata> meta,
                                          uint64_t version);
+  // Adds a new version made by `make_value` to `loaded` and the records to `batch` (value,
+  // metadata, pruned versions). Errors: check-and-set, and whatever make_value returns.
+  absl::Status BuildVersion(
+      std::string_view path, const WriteOptions& options, const MountConfig& config,
+      Loaded& loaded,
+      const std::function<absl::StatusOr<SecretBytes>(const Loaded&)>& make_value,
+      storage::WriteBatch& batch, VersionInfo& version);
   absl::StatusOr<WriteResult> WriteVersion(
       std::string_view path, const WriteOptions& options,
       const std::function<absl::StatusOr<SecretBytes>(const Loaded&)>& make_value);

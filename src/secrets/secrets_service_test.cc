@@ -259,6 +259,45 @@ TEST_F(SecretsServiceTest, ReadersRacingWritersNeverLeaveAStaleCacheBehind) {
   EXPECT_EQ(r.version.number, 200u);
 }
 
+absl::StatusOr<WriteResult> PutAsyncAndWait(SecretsService& service, std::string_view path,
+                                            std::string_view json) {
+  std::optional<absl::StatusOr<WriteResult>> out;
+  service.PutAsync(path, SecretBytes(json), WriteOptions{.actor = "async"},
+                   [&out](absl::StatusOr<WriteResult> r) { out = std::move(r); });
+  if (!out.has_value()) return absl::InternalError("callback did not run");  // MemoryStore is sync
+  return *std::move(out);
+}
+
+TEST_F(SecretsServiceTest, PutAsyncWritesLikePut) {
+  ASSERT_OK(Put("s", R"({"v":"1"})").status());
+  ASSERT_OK_AND_ASSIGN(WriteResult w, PutAsyncAndWait(service_, "s", R"({"v":"2"})"));
+  EXPECT_EQ(w.version.number, 2u);
+  EXPECT_EQ(w.meta->labels.at("previous"), 1u);
+  ASSERT_OK_AND_ASSIGN(ReadResult r, service_.Read("s", 0));
+  EXPECT_EQ(ValueOf(r), R"({"v":"2"})");
+  EXPECT_EQ(r.version.created_by, "async");
+  SecretsService fresh(store_, clock_, random_, "secret");  // reads the store, not the cache
+  ASSERT_OK_AND_ASSIGN(ReadResult stored, fresh.Read("s", 0));
+  EXPECT_EQ(ValueOf(stored), R"({"v":"2"})");
+}
+
+TEST_F(SecretsServiceTest, PutAsyncValidatesLikePut) {
+  EXPECT_THAT(PutAsyncAndWait(service_, "../x", "{}"),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(PutAsyncAndWait(service_, "s", "[1]"), StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST_F(SecretsServiceTest, PutAsyncOnAStaleViewIsAbortedAndPutThenSucceeds) {
+  SecretsService other(store_, clock_, random_, "secret");
+  ASSERT_OK(Put("s", R"({"v":"1"})").status());
+  ASSERT_OK(other.Read("s", 0).status());  // `other` caches version 1
+  ASSERT_OK(Put("s", R"({"v":"2"})").status());
+  EXPECT_THAT(PutAsyncAndWait(other, "s", R"({"v":"3"})"),
+              StatusIs(absl::StatusCode::kAborted));
+  ASSERT_OK_AND_ASSIGN(WriteResult w, other.Put("s", Json(R"({"v":"3"})"), WriteOptions{}));
+  EXPECT_EQ(w.version.number, 3u);
+}
+
 TEST_F(SecretsServiceTest, InvalidPathsAreRejected) {
   EXPECT_THAT(Put("../x", "{}"), StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_THAT(service_.Read("a//b", 0), StatusIs(absl::StatusCode::kInvalidArgument));
