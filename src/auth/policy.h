@@ -33,7 +33,7 @@ enum class Capability : uint16_t {
 
 // Every capability, in canonical order (the order Serialize and ToString use).
 inline constexpr Capability kAllCapabilities[] = {
-    Capability::kCreate, Capability::kRead, Capability::kUpdate,
+    Capability::kCreate, Capability::kRead,   Capability::kUpdate,
     Capability::kPatch,  Capability::kDelete, Capability::kList,
     Capability::kSudo,   Capability::kRotate, Capability::kDeny,
 };
@@ -170,7 +170,8 @@ class Policy {
 //       4. it is shorter (ignoring a trailing '*');
 //       5. it is smaller lexicographically (ignoring a trailing '*').
 //     E.g. (the doc's example) for "secret/*" and "secret/+/+/foo/*" the first wildcard is at the
-//     same place and both end in '*', so rule 3 makes "secret/+/+/foo/*" lower priority.
+//     same place and both end in '*', so rule 3 makes "secret/+/+/foo/*" lower priority. By the
+//     same rule "foo/*" beats the longer "foo/+/ba*" on "foo/x/baz" (surprising, but Vault's).
 //   * If the winning rule holds deny, every capability is denied, sudo included.
 //   * A PolicySet containing Root() grants every capability on every path.
 // Deliberate differences from Vault: '+' never matches an empty segment ("a//b"); and Vault's
@@ -182,6 +183,7 @@ class PolicySet {
   // Copies what it needs from `policies`; they need not outlive the PolicySet.
   explicit PolicySet(std::span<const Policy> policies);
 
+  // Cost: one hash lookup, then a scan of the wildcard rules in priority order (first match).
   // The capabilities granted on `path` (a request path relative to /v1/, e.g.
   // "secret/data/app"; leading '/' are ignored). Empty when no rule matches; exactly {deny} when
   // the winning rule denies; never deny together with other capabilities.
@@ -195,8 +197,8 @@ class PolicySet {
 
  private:
   struct WildcardRule {
-    std::string pattern;  // as written, with any trailing '*'
-    std::string stem;     // pattern without a trailing '*'
+    std::string pattern;                // as written, with any trailing '*'
+    std::string stem;                   // pattern without a trailing '*'
     std::vector<std::string> segments;  // stem split on '/'; only when plus_count > 0
     bool glob = false;                  // ends in '*'
     size_t first_wildcard = 0;          // index of the first '+' or '*' in pattern
