@@ -3,6 +3,7 @@
 #ifndef REKEY_API_HTTP_MESSAGE_H_
 #define REKEY_API_HTTP_MESSAGE_H_
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -42,6 +43,14 @@ struct Response {
 
 // Implemented by the API layer. Must be thread-safe and must not throw (an escaping exception is
 // caught and answered with a 500, but that is a bug).
+// Makes a response; the server runs it on the request's I/O thread.
+using ResponseMaker = std::function<Response()>;
+// A ResponseMaker may return this status to have the server answer the request with Handle() on
+// the blocking pool instead (e.g. after an optimistic asynchronous attempt lost a race).
+inline constexpr int kRunBlocking = -1;
+// Given to Handler::HandleAsync; callable from any thread, exactly once.
+using Responder = std::function<void(ResponseMaker)>;
+
 class Handler {
  public:
   virtual ~Handler() = default;
@@ -52,6 +61,11 @@ class Handler {
   // Produces the response. HEAD requests arrive as method "HEAD": answer them like GET; the server
   // sends the headers with the body's Content-Length and drops the body.
   virtual Response Handle(Request& req) = 0;
+  // Tried first, on the I/O thread; must not block. Returns false to decline (the request then
+  // goes through MayBlock/Handle). Returning true means the handler took the request and will
+  // call `respond` exactly once, from any thread, with a maker the server runs on the I/O
+  // thread; `req` stays valid and unmodified by the server until then.
+  virtual bool HandleAsync(Request& req, Responder respond) { return false; }
 };
 
 }  // namespace rekey::http

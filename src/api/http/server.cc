@@ -327,6 +327,15 @@ struct Server::Impl {
   std::vector<Listener> listeners;
   std::atomic<size_t> next_context{0};
   std::unique_ptr<asio::thread_pool> pool;
+  // Requests taken by Handler::HandleAsync whose Responder has not run yet. Shutdown waits for
+  // them, then closes the gate so that a late Responder never posts to a stopped I/O context.
+  struct AsyncGate {
+    std::mutex mu;
+    std::condition_variable cv;
+    size_t in_flight = 0;  // guarded by mu
+    bool open = true;      // guarded by mu
+  };
+  std::shared_ptr<AsyncGate> async_gate = std::make_shared<AsyncGate>();
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> work_guards;
   std::vector<std::thread> threads;
 
@@ -615,8 +624,77 @@ class Session final : public SessionBase {
     return JsonError(500, "internal error");
   }
 
-  // Runs the handler inline, or on the blocking pool and resumes here afterwards.
+  // Offers the request to Handler::HandleAsync. nullopt when declined; otherwise the response
+  // (whose status may be kRunBlocking).
+  asio::awaitable<std::optional<Response>> TryAsync(Request& req) {
+    struct Outcome {
+      bool taken = false;
+      Response response;
+    };
+    auto executor = co_await asio::this_coro::executor;
+    std::shared_ptr<Server::Impl::AsyncGate> gate = server_.async_gate;
+    auto initiate = [this, &req, executor, gate](auto completion) {
+      using Completion = decltype(completion);
+      struct Call {
+        explicit Call(Completion c) : completion(std::move(c)) {}
+        Completion completion;
+        std::atomic<bool> answered{false};
+      };
+      auto call = std::make_shared<Call>(std::move(completion));
+      auto finish = [call, executor](std::function<Outcome()> make) {
+        if (call->answered.exchange(true)) return;  // a second answer is a handler bug: ignore
+        asio::post(executor, [call, make = std::move(make)]() mutable {
+          Outcome outcome;
+          try {
+            outcome = make();
+          } catch (...) {
+            LogException(std::current_exception(), "Handler::HandleAsync response");
+            outcome = Outcome{true, JsonError(500, "internal error")};
+          }
+          std::move(call->completion)(std::move(outcome));
+        });
+      };
+      {
+        std::lock_guard lock(gate->mu);
+        ++gate->in_flight;
+      }
+      Responder respond = [finish, gate](ResponseMaker make) {
+        std::lock_guard lock(gate->mu);
+        if (gate->open) {
+          finish([make = std::move(make)] { return Outcome{true, make()}; });
+        }
+        --gate->in_flight;
+        gate->cv.notify_all();
+      };
+      bool taken = false;
+      try {
+        taken = server_.handler.HandleAsync(req, respond);
+      } catch (...) {
+        LogException(std::current_exception(), "Handler::HandleAsync");
+        finish([] { return Outcome{true, JsonError(500, "internal error")}; });
+        taken = true;  // answered; a later respond() is ignored
+      }
+      if (!taken) {
+        {
+          std::lock_guard lock(gate->mu);
+          --gate->in_flight;
+          gate->cv.notify_all();
+        }
+        finish([] { return Outcome{}; });
+      }
+    };
+    Outcome outcome = co_await asio::async_initiate<const asio::use_awaitable_t<>&, void(Outcome)>(
+        std::move(initiate), asio::use_awaitable);
+    if (!outcome.taken) co_return std::nullopt;
+    co_return std::move(outcome.response);
+  }
+
+  // Runs the handler asynchronously, inline, or on the blocking pool and resumes here afterwards.
   asio::awaitable<Response> Dispatch(Request& req) {
+    if (std::optional<Response> async = co_await TryAsync(req); async.has_value()) {
+      if (async->status != kRunBlocking) co_return std::move(*async);
+      co_return co_await OnPool(req);
+    }
     bool may_block = true;
     try {
       may_block = server_.handler.MayBlock(req);
@@ -624,6 +702,10 @@ class Session final : public SessionBase {
       LogException(std::current_exception(), "Handler::MayBlock");
     }
     if (!may_block) co_return CallHandler(req);
+    co_return co_await OnPool(req);
+  }
+
+  asio::awaitable<Response> OnPool(Request& req) {
     // A named lambda, not a temporary inside the co_await expression: GCC 12 destroys such a
     // temporary twice (chriskohlhoff/asio#858), and the captured shared_ptr then frees the
     // session early. Seen here as a double free in KeepAliveReusesOneConnection.
@@ -1036,9 +1118,19 @@ void Server::Shutdown(absl::Duration grace) {
     spdlog::warn("http: shutdown grace period over; closing the remaining connections");
     impl.PostToSessions(&SessionBase::ForceClose);
   }
-  // 3. Let running blocking handlers finish (they cannot be interrupted), then stop the threads.
+  // 3. Let running blocking handlers finish (they cannot be interrupted) and asynchronous ones
+  //    answer, then stop the threads.
   impl.work_guards.clear();
   impl.pool->join();
+  {
+    std::unique_lock gate_lock(impl.async_gate->mu);
+    if (!impl.async_gate->cv.wait_for(gate_lock, std::chrono::seconds(30),
+                                      [&] { return impl.async_gate->in_flight == 0; })) {
+      spdlog::error("http: {} asynchronous requests never answered; dropping them",
+                    impl.async_gate->in_flight);
+    }
+    impl.async_gate->open = false;
+  }
   if (!impl.WaitForNoSessions(SteadyClock::now() + std::chrono::seconds(5))) {
     spdlog::error("http: connections still open after forced close; stopping I/O anyway");
   }

@@ -1,6 +1,7 @@
 #include "api/vault/kv_routes.h"
 
 #include <boost/json.hpp>
+#include <variant>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -77,6 +78,42 @@ absl::StatusOr<uint64_t> VersionParam(const VaultRequest& req) {
   return ParseUintParam("version", *v);
 }
 
+struct DataWrite {
+  SecretBytes value;  // JSON text of the "data" object
+  secrets::WriteOptions options;
+};
+
+// The "data" and "options" of a data write, or the 400 to answer with.
+std::variant<DataWrite, http::Response> ParseDataWrite(const VaultRequest& req,
+                                                       const json::object& body) {
+  const json::value* data = body.if_contains("data");
+  if (data == nullptr || data->is_null()) return ErrorResponse(400, "no data provided");
+  if (!data->is_object()) {
+    return ErrorResponse(400, "invalid value for \"data\": expected a JSON object");
+  }
+  DataWrite out;
+  out.options.actor = req.token.accessor;
+  if (const json::value* opts = body.if_contains("options"); opts && !opts->is_null()) {
+    if (!opts->is_object()) {
+      return ErrorResponse(400, "invalid value for \"options\": expected a JSON object");
+    }
+    absl::StatusOr<std::optional<uint64_t>> cas = GetUint(opts->get_object(), "cas");
+    if (!cas.ok()) {
+      return ErrorResponse(400,
+                           "invalid value for \"options.cas\": expected a non-negative integer");
+    }
+    out.options.cas = *cas;
+  }
+  out.value = SerializeSecret(*data);
+  return out;
+}
+
+http::Response WriteResponse(const http::Request& req,
+                             const absl::StatusOr<secrets::WriteResult>& w) {
+  if (!w.ok()) return ErrorFromStatus(w.status());
+  return Envelope(req, json::serialize(VersionMetadataJson(*w->meta, w->version)));
+}
+
 // data/<path>
 http::Response HandleData(const VaultRequest& req, const std::string& path,
                           secrets::SecretsService& kv) {
@@ -102,33 +139,15 @@ http::Response HandleData(const VaultRequest& req, const std::string& path,
     if (op == "PATCH" && !IsMergePatch(req)) return MergePatchRequired();
     absl::StatusOr<json::object> body = BodyObject(req);
     if (!body.ok()) return ErrorFromStatus(body.status());
-    const json::value* data = body->if_contains("data");
-    if (data == nullptr || data->is_null()) return ErrorResponse(400, "no data provided");
-    if (!data->is_object()) {
-      return ErrorResponse(400, "invalid value for \"data\": expected a JSON object");
+    std::variant<DataWrite, http::Response> write = ParseDataWrite(req, *body);
+    if (auto* error = std::get_if<http::Response>(&write)) return std::move(*error);
+    DataWrite& w = std::get<DataWrite>(write);
+    if (op == "PATCH") {
+      absl::StatusOr<secrets::WriteResult> patched = kv.Patch(path, w.value, w.options);
+      if (!patched.ok()) return ErrorOrEmpty404(patched.status());
+      return WriteResponse(*req.http, patched);
     }
-    secrets::WriteOptions options;
-    options.actor = req.token.accessor;
-    if (const json::value* opts = body->if_contains("options"); opts && !opts->is_null()) {
-      if (!opts->is_object()) {
-        return ErrorResponse(400, "invalid value for \"options\": expected a JSON object");
-      }
-      absl::StatusOr<std::optional<uint64_t>> cas = GetUint(opts->get_object(), "cas");
-      if (!cas.ok()) {
-        return ErrorResponse(400,
-                             "invalid value for \"options.cas\": expected a non-negative "
-                             "integer");
-      }
-      options.cas = *cas;
-    }
-    SecretBytes value = SerializeSecret(*data);
-    absl::StatusOr<secrets::WriteResult> w =
-        op == "PATCH" ? kv.Patch(path, value, options) : kv.Put(path, value, options);
-    if (!w.ok()) {
-      if (op == "PATCH") return ErrorOrEmpty404(w.status());
-      return ErrorFromStatus(w.status());
-    }
-    return Envelope(*req.http, json::serialize(VersionMetadataJson(*w->meta, w->version)));
+    return WriteResponse(*req.http, kv.Put(path, w.value, w.options));
   }
   if (op == "DELETE") {
     absl::Status s = kv.DeleteCurrent(path);
@@ -369,6 +388,40 @@ http::Response HandleKv(const VaultRequest& req, secrets::SecretsService& kv) {
   if (action == "data") return HandleData(req, path, kv);
   if (action == "subkeys") return HandleSubkeys(req, path, kv);
   return HandleVersionOp(req, action, path, kv);
+}
+
+}  // namespace rekey::api
+
+namespace rekey::api {
+
+bool StartKvWriteAsync(const VaultRequest& req, secrets::SecretsService& kv,
+                       http::Responder respond) {
+  // Only POST/PUT secret/data/<valid path> with a well-formed body; everything else, errors
+  // included, takes the synchronous route, which renders them.
+  if (req.operation != "POST" && req.operation != "PUT") return false;
+  if (req.segments.size() < 3 || req.segments[1] != "data") return false;
+  const std::string path = req.JoinFrom(2);
+  if (!secrets::ValidateSecretPath(path).ok()) return false;
+  absl::StatusOr<json::object> body = BodyObject(req);
+  if (!body.ok()) return false;
+  std::variant<DataWrite, http::Response> write = ParseDataWrite(req, *body);
+  if (!std::holds_alternative<DataWrite>(write)) return false;
+  DataWrite& w = std::get<DataWrite>(write);
+  const http::Request* http_req = req.http;
+  kv.PutAsync(path, std::move(w.value), std::move(w.options),
+              [respond = std::move(respond), http_req](absl::StatusOr<secrets::WriteResult> r) {
+                // Runs where the commit completed (maybe the storage writer): only hand over.
+                if (r.status().code() == absl::StatusCode::kAborted) {
+                  respond([] {
+                    http::Response retry;
+                    retry.status = http::kRunBlocking;  // lost a race: redo it with Put()
+                    return retry;
+                  });
+                  return;
+                }
+                respond([r = std::move(r), http_req] { return WriteResponse(*http_req, r); });
+              });
+  return true;
 }
 
 }  // namespace rekey::api

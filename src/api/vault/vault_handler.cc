@@ -131,4 +131,19 @@ http::Response VaultHandler::Handle(http::Request& req) {
                                           "\". route entry not found."));
 }
 
+bool VaultHandler::HandleAsync(http::Request& req, http::Responder respond) {
+  // A cheap filter first: only writes under /v1/secret/data/ can go asynchronously.
+  if (req.method != "POST" && req.method != "PUT") return false;
+  if (req.path.rfind("/v1/secret/data/", 0) != 0) return false;
+  absl::StatusOr<VaultRequest> parsed = ParseVaultRequest(req);
+  if (!parsed.ok() || parsed->segments.empty() || parsed->segments[0] != "v1") return false;
+  parsed->segments.erase(parsed->segments.begin());
+  std::optional<std::string_view> token = TokenOf(req);
+  if (!token.has_value()) return false;  // the synchronous route answers 403
+  absl::StatusOr<auth::TokenEntry> entry = tokens_.Lookup(*token);
+  if (!entry.ok()) return false;
+  parsed->token = std::move(*entry);
+  return StartKvWriteAsync(*parsed, kv_, std::move(respond));
+}
+
 }  // namespace rekey::api

@@ -28,6 +28,8 @@ class VaultHandler final : public http::Handler {
 
   bool MayBlock(const http::Request& req) const override;
   http::Response Handle(http::Request& req) override;
+  // KV v2 data writes by an authenticated token, without a thread waiting on the commit.
+  bool HandleAsync(http::Request& req, http::Responder respond) override;
 
  private:
   secrets::SecretsService& kv_;
