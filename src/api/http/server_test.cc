@@ -97,6 +97,51 @@ class TestHandler : public Handler {
     return r;
   }
 
+  // /async: answered at once from another thread; /async-retry: answers kRunBlocking;
+  // /async-held: answered by AnswerHeld(). Everything else is declined.
+  bool HandleAsync(Request& req, Responder respond) override {
+    if (req.path == "/async") {
+      std::thread([respond, method = req.method] {
+        respond([method] {
+          Response r;
+          r.body = absl::StrCat("async ", method, " on-io=", Server::OnIoThread());
+          return r;
+        });
+      }).detach();
+      return true;
+    }
+    if (req.path == "/async-retry") {
+      respond([] {
+        Response r;
+        r.status = kRunBlocking;
+        return r;
+      });
+      return true;
+    }
+    if (req.path == "/async-held") {
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        held_ = std::move(respond);
+      }
+      held_taken_.Notify();
+      return true;
+    }
+    return false;
+  }
+  void WaitUntilHeldTaken() { held_taken_.WaitForNotification(); }
+  void AnswerHeld() {
+    Responder respond;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      respond = std::move(held_);
+    }
+    respond([] {
+      Response r;
+      r.body = "held done";
+      return r;
+    });
+  }
+
   std::vector<Seen> seen() const {
     std::lock_guard<std::mutex> lock(mu_);
     return seen_;
@@ -110,6 +155,8 @@ class TestHandler : public Handler {
  private:
   mutable std::mutex mu_;
   std::vector<Seen> seen_;
+  Responder held_;  // guarded by mu_
+  absl::Notification held_taken_;
   absl::Notification slow_entered_;
   absl::Notification big_handled_;
   absl::Notification release_;
@@ -536,6 +583,58 @@ TEST_F(ServerTest, ConnectionsBeyondTheLimitAreClosed) {
   auto second = NewClient();
   EXPECT_THAT(second->Send("GET", "/fixed", {}, ""), StatusIs(absl::StatusCode::kUnavailable));
   ASSERT_THAT(first->Send("GET", "/fixed", {}, ""), IsOk());
+}
+
+TEST_F(ServerTest, AsyncHandlerAnswersFromAnotherThreadAndMakesTheResponseOnTheIoThread) {
+  StartServer();
+  auto client = NewClient();
+  absl::StatusOr<ClientResponse> r = client->Send("POST", "/async", {}, "x");
+  ASSERT_THAT(r, IsOk());
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "async POST on-io=1");
+  EXPECT_TRUE(handler_.seen().empty());  // Handle() never ran
+  absl::StatusOr<ClientResponse> again = client->Send("GET", "/async", {}, "");
+  ASSERT_THAT(again, IsOk());  // the keep-alive connection goes on
+  EXPECT_EQ(again->body, "async GET on-io=1");
+}
+
+TEST_F(ServerTest, AsyncRunBlockingAnswerIsRedoneByHandleOnThePool) {
+  StartServer();
+  auto client = NewClient();
+  absl::StatusOr<ClientResponse> r = client->Send("POST", "/async-retry", {}, "body");
+  ASSERT_THAT(r, IsOk());
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "POST /async-retry?\nbody");
+  std::vector<Seen> seen = handler_.seen();
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_FALSE(seen[0].on_io_thread);
+}
+
+TEST_F(ServerTest, GracefulShutdownWaitsForAnAsyncAnswer) {
+  StartServer();
+  absl::StatusOr<ClientResponse> held;
+  std::thread request([&] {
+    auto client = NewClient();
+    held = client->Send("POST", "/async-held", {}, "");
+  });
+  handler_.WaitUntilHeldTaken();
+  std::atomic<bool> shutdown_returned{false};
+  std::thread shutdown([&] {
+    server_->Shutdown(absl::Seconds(30));
+    shutdown_returned = true;
+  });
+  for (;;) {  // once no new connection is accepted, Shutdown is under way
+    RawConnection probe(port_);
+    if (!probe.connected()) break;
+    std::this_thread::yield();
+  }
+  EXPECT_FALSE(shutdown_returned);
+  handler_.AnswerHeld();
+  request.join();
+  shutdown.join();
+  ASSERT_THAT(held, IsOk());
+  EXPECT_EQ(held->status, 200);
+  EXPECT_EQ(held->body, "held done");
 }
 
 TEST_F(ServerTest, GracefulShutdownWaitsForInFlightRequest) {
