@@ -147,6 +147,7 @@ SqliteStore::SqliteStore(std::string path, const SqliteStoreOptions& options,
       },
       &wal_pages_);
   writer_thread_ = std::thread([this] { WriterLoop(); });
+  notifier_thread_ = std::thread([this] { NotifierLoop(); });
 }
 
 SqliteStore::~SqliteStore() { Close(); }
@@ -160,6 +161,12 @@ void SqliteStore::Close() {
   }
   queue_cv_.notify_all();
   writer_thread_.join();
+  {
+    std::lock_guard lock(finished_mu_);
+    notifier_stopping_ = true;
+  }
+  finished_cv_.notify_all();
+  notifier_thread_.join();  // after every finished group was completed
   {
     std::unique_lock lock(pool_mu_);
     pool_closed_ = true;
@@ -241,18 +248,39 @@ void SqliteStore::WriterLoop() {
       queue_.erase(queue_.begin(), queue_.begin() + n);
     }
     CommitGroup(group);
-    for (const std::shared_ptr<PendingBatch>& pending : group) {
-      if (pending->callback) {
-        pending->callback(std::move(pending->result));
-        continue;
-      }
-      {
-        std::lock_guard lock(pending->mu);
-        pending->done = true;
-      }
-      pending->cv.notify_one();
+    // Waking committers and running callbacks is the notifier's job, so the writer can start
+    // on the next group at once.
+    {
+      std::lock_guard lock(finished_mu_);
+      finished_.push_back(std::move(group));
     }
+    finished_cv_.notify_one();
     MaybeCheckpoint();
+  }
+}
+
+void SqliteStore::NotifierLoop() {
+  for (;;) {
+    std::deque<std::vector<std::shared_ptr<PendingBatch>>> groups;
+    {
+      std::unique_lock lock(finished_mu_);
+      finished_cv_.wait(lock, [this] { return notifier_stopping_ || !finished_.empty(); });
+      if (finished_.empty()) return;  // stopping, and everything was completed
+      groups.swap(finished_);
+    }
+    for (auto& group : groups) {
+      for (const std::shared_ptr<PendingBatch>& pending : group) {
+        if (pending->callback) {
+          pending->callback(std::move(pending->result));
+          continue;
+        }
+        {
+          std::lock_guard lock(pending->mu);
+          pending->done = true;
+        }
+        pending->cv.notify_one();
+      }
+    }
   }
 }
 

@@ -72,7 +72,7 @@ class SqliteStore final : public Store {
                                                     std::string_view start_after,
                                                     size_t limit) override;
   absl::StatusOr<uint64_t> Commit(const WriteBatch& batch) override;
-  // Queues the batch for the writer thread, which runs `done` after the group's commit.
+  // Queues the batch for the writer thread; the notifier thread runs `done` after the commit.
   void CommitAsync(WriteBatch batch, CommitCallback done) override;
   uint64_t CommitIndex() override;
 
@@ -134,6 +134,14 @@ class SqliteStore final : public Store {
   bool closing_ ABSL_GUARDED_BY(queue_mu_) = false;
   bool paused_ ABSL_GUARDED_BY(queue_mu_) = false;
   std::thread writer_thread_;
+  // Notifier thread: completes committed groups (wakes Commit callers, runs CommitAsync
+  // callbacks) in commit order, off the writer's critical path.
+  void NotifierLoop();
+  std::mutex finished_mu_;
+  std::condition_variable finished_cv_;
+  std::deque<std::vector<std::shared_ptr<PendingBatch>>> finished_ ABSL_GUARDED_BY(finished_mu_);
+  bool notifier_stopping_ ABSL_GUARDED_BY(finished_mu_) = false;
+  std::thread notifier_thread_;
 
   std::mutex pool_mu_;
   std::condition_variable pool_cv_;  // a reader came back, a slot freed, or the pool closed
