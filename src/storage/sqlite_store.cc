@@ -326,17 +326,16 @@ absl::Status SqliteStore::ApplyBatch(const WriteBatch& batch, uint64_t& index,
     result = index;
     return absl::OkStatus();
   }
-  RETURN_IF_ERROR(writer_->Run("SAVEPOINT batch"));
+  // Upserts and deletes by primary key fail only when SQLite itself does (I/O, disk full), so
+  // no savepoint per batch: a failed op fails the whole group, which rolls back, and a batch is
+  // never half-applied.
   absl::Status applied = ApplyOps(batch, index + 1);
-  if (applied.ok()) {
-    RETURN_IF_ERROR(writer_->Run("RELEASE batch"));
-    result = ++index;
-    return absl::OkStatus();
+  if (!applied.ok()) {
+    result = applied;
+    return applied;
   }
-  result = applied;
-  if (sqlite3_get_autocommit(writer_->db())) return applied;  // SQLite ended the transaction
-  RETURN_IF_ERROR(writer_->Run("ROLLBACK TO batch"));
-  return writer_->Run("RELEASE batch");
+  result = ++index;
+  return absl::OkStatus();
 }
 
 absl::Status SqliteStore::CheckConditions(const WriteBatch& batch) {
