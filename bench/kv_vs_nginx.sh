@@ -16,6 +16,8 @@
 # What it does (loopback only, every process started here is stopped on exit):
 #   1. fsync rate: bench/fsync_rate.py appends 200 B + os.fsync in one thread for 5 s, in the
 #      temp dir that also holds rekey's data dir (same filesystem).
+#      Then, for information, bench/sqlite_commit_rate.py: raw SQLite with rekey's schema and
+#      pragmas committing one KV write's records per transaction (no group commit), 5 s.
 #   2. nginx (Debian nginx-light, /usr/sbin/nginx) with its own config in the temp dir:
 #      worker_processes 1, daemon off, access_log off, keepalive_requests 1000000 (so nginx
 #      is not slowed by reconnects), listen 127.0.0.1:<free port>, serving a 200-byte file.
@@ -118,10 +120,15 @@ echo "kv_vs_nginx: $(nproc) CPUs, wrk -t1 -c64 -d${duration}s --latency, nginx w
 
 # --- 1. fsync rate on the data dir's filesystem ---------------------------------------------
 fsync_rate=""
+sqlite_rate=""
 if [ "$nginx_only" -eq 0 ]; then
   mkdir -p "$tmp/fsync"
   "$PY" "$here/fsync_rate.py" --dir "$tmp/fsync" --seconds "$fsync_secs" --size 200 | tee "$tmp/fsync.txt" >&2
   fsync_rate=$(sed -n 's/^FSYNC_PER_SEC=//p' "$tmp/fsync.txt")
+  # Informational: raw SQLite, one KV write's records per transaction, same filesystem.
+  "$PY" "$here/sqlite_commit_rate.py" --dir "$tmp/fsync" --seconds "$fsync_secs" \
+    | tee "$tmp/sqlite.txt" >&2
+  sqlite_rate=$(sed -n 's/^SQLITE_COMMITS_PER_SEC=//p' "$tmp/sqlite.txt")
 fi
 
 # --- 2. nginx baseline ---------------------------------------------------------------------
@@ -188,10 +195,11 @@ if [ "$nginx_only" -eq 0 ]; then
 fi
 
 # --- 4. report ------------------------------------------------------------------------------
-"$PY" - "$tmp" "${fsync_rate:-}" "$strict" "$duration" <<'PYEOF'
+"$PY" - "$tmp" "${fsync_rate:-}" "$strict" "$duration" "${sqlite_rate:-}" <<'PYEOF'
 import os, re, sys
 
 tmp, fsync_rate, strict, duration = sys.argv[1], sys.argv[2], sys.argv[3] == "1", sys.argv[4]
+sqlite_rate = sys.argv[5] if len(sys.argv) > 5 else ""
 UNIT = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3, "h": 3600e3}
 
 def parse(name):
@@ -225,6 +233,8 @@ for label, r in rows:
         print("%-32s %12.1f %10.3f %10.3f  %s" % (label, r["rps"], r["p50"], r["p99"], ", ".join(errs) or "-"))
 if fsync_rate:
     print("%-32s %12.1f %10s %10s  %s" % ("fsync, 1 writer, 200 B appends", float(fsync_rate), "", "", "fsyncs/s"))
+if sqlite_rate:
+    print("%-32s %12.1f %10s %10s  %s" % ("raw SQLite, 1 write per commit", float(sqlite_rate), "", "", "commits/s"))
 
 nginx, read, write = (r for _, r in rows)
 results = []
@@ -235,6 +245,8 @@ if read and nginx and nginx["rps"] > 0:
 if write and fsync_rate and float(fsync_rate) > 0:
     ratio = write["rps"] / float(fsync_rate)
     results.append(("write req/s >= 3x fsync rate: %.2fx" % ratio, ratio >= 3.0 and write["non2xx"] == 0))
+if write and sqlite_rate and float(sqlite_rate) > 0:
+    print("info: write req/s / raw SQLite single-write commit rate: %.2fx" % (write["rps"] / float(sqlite_rate)))
 for r in (read, write):
     if r and r["non2xx"]:
         print("note: non-2xx responses make that row invalid (FAIL)")
