@@ -5,6 +5,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "core/strings.h"
+#include "secrets/metadata_codec.h"
 
 namespace rekey::secrets {
 namespace json = boost::json;
@@ -56,7 +57,8 @@ std::vector<std::string> SecretMetadata::LabelsOf(uint64_t version) const {
   return out;
 }
 
-std::string EncodeMetadata(const SecretMetadata& meta) {
+// The first stored format (JSON); still read, no longer written. Kept for the tests too.
+std::string EncodeMetadataJson(const SecretMetadata& meta) {
   json::object o;
   o["created"] = ToNanos(meta.created);
   o["updated"] = ToNanos(meta.updated);
@@ -86,7 +88,7 @@ std::string EncodeMetadata(const SecretMetadata& meta) {
   return json::serialize(o);
 }
 
-absl::StatusOr<SecretMetadata> DecodeMetadata(std::string_view data) {
+absl::StatusOr<SecretMetadata> DecodeMetadataJson(std::string_view data) {
   boost::system::error_code ec;
   json::value root = json::parse(data, ec);
   if (ec || !root.is_object()) return Corrupt("metadata");
@@ -151,6 +153,15 @@ absl::StatusOr<SecretMetadata> DecodeMetadata(std::string_view data) {
     }
   }
   return meta;
+}
+
+std::string EncodeMetadata(const SecretMetadata& meta) {
+  return internal::EncodeMetadataBinary(meta);
+}
+
+absl::StatusOr<SecretMetadata> DecodeMetadata(std::string_view data) {
+  if (internal::IsMetadataBinary(data)) return internal::DecodeMetadataBinary(data);
+  return DecodeMetadataJson(data);  // records written before the binary format
 }
 
 std::string EncodeMountConfig(const MountConfig& config) {

@@ -61,8 +61,12 @@ struct SecretMetadata {
 };
 
 // Stored encodings. Decoding failures are kDataLoss (the record was written by us).
+// EncodeMetadata writes the compact binary format (secrets/metadata_codec.h); DecodeMetadata
+// reads it and the earlier JSON format (EncodeMetadataJson).
 std::string EncodeMetadata(const SecretMetadata& meta);
 absl::StatusOr<SecretMetadata> DecodeMetadata(std::string_view data);
+std::string EncodeMetadataJson(const SecretMetadata& meta);
+absl::StatusOr<SecretMetadata> DecodeMetadataJson(std::string_view data);
 std::string EncodeMountConfig(const MountConfig& config);
 absl::StatusOr<MountConfig> DecodeMountConfig(std::string_view data);
 

@@ -45,6 +45,76 @@ TEST(ModelTest, UnsetDeletionTimeRoundTripsAsInfiniteFuture) {
   EXPECT_EQ(back.versions.at(1).deletion_time, absl::InfiniteFuture());
 }
 
+SecretMetadata RichMetadata() {
+  SecretMetadata meta;
+  meta.created = absl::FromUnixSeconds(100);
+  meta.updated = absl::FromUnixNanos(200123456789);
+  meta.max_versions = 7;
+  meta.cas_required = true;
+  meta.delete_version_after = absl::Minutes(90);
+  meta.custom_metadata = {{"owner", "team-a"}, {"env", "prod"}};
+  meta.description = "orders database";
+  meta.last_version = 12;
+  for (uint64_t n = 9; n <= 12; ++n) {
+    VersionInfo v;
+    v.number = n;
+    v.id = "id-" + std::to_string(n);
+    v.created = absl::FromUnixNanos(1000 + n);
+    v.created_by = n % 2 == 0 ? "accessor-even" : "accessor-odd";
+    if (n == 10) v.deletion_time = absl::FromUnixSeconds(500);
+    if (n == 9) v.destroyed = true;
+    meta.versions[n] = v;
+  }
+  meta.labels = {{"current", 12}, {"previous", 11}, {"canary", 10}};
+  return meta;
+}
+
+void ExpectSameMetadata(const SecretMetadata& a, const SecretMetadata& b) {
+  EXPECT_EQ(a.created, b.created);
+  EXPECT_EQ(a.updated, b.updated);
+  EXPECT_EQ(a.max_versions, b.max_versions);
+  EXPECT_EQ(a.cas_required, b.cas_required);
+  EXPECT_EQ(a.delete_version_after, b.delete_version_after);
+  EXPECT_EQ(a.custom_metadata, b.custom_metadata);
+  EXPECT_EQ(a.description, b.description);
+  EXPECT_EQ(a.last_version, b.last_version);
+  EXPECT_EQ(a.labels, b.labels);
+  ASSERT_EQ(a.versions.size(), b.versions.size());
+  for (const auto& [n, v] : a.versions) {
+    const VersionInfo& w = b.versions.at(n);
+    EXPECT_EQ(v.id, w.id);
+    EXPECT_EQ(v.created, w.created);
+    EXPECT_EQ(v.created_by, w.created_by);
+    EXPECT_EQ(v.deletion_time, w.deletion_time);
+    EXPECT_EQ(v.destroyed, w.destroyed);
+  }
+}
+
+TEST(ModelTest, BinaryMetadataRoundTripsEveryField) {
+  SecretMetadata meta = RichMetadata();
+  ASSERT_OK_AND_ASSIGN(SecretMetadata back, DecodeMetadata(EncodeMetadata(meta)));
+  ExpectSameMetadata(meta, back);
+}
+
+TEST(ModelTest, JsonRecordsFromTheFirstFormatStillDecode) {
+  SecretMetadata meta = RichMetadata();
+  ASSERT_OK_AND_ASSIGN(SecretMetadata back, DecodeMetadata(EncodeMetadataJson(meta)));
+  ExpectSameMetadata(meta, back);
+}
+
+TEST(ModelTest, BinaryMetadataIsLessThanHalfTheJson) {
+  SecretMetadata meta = RichMetadata();
+  EXPECT_LT(EncodeMetadata(meta).size() * 2, EncodeMetadataJson(meta).size());
+}
+
+TEST(ModelTest, EveryTruncationOfABinaryRecordIsDataLoss) {
+  const std::string full = EncodeMetadata(RichMetadata());
+  for (size_t n = 0; n < full.size(); ++n) {
+    EXPECT_THAT(DecodeMetadata(full.substr(0, n)), StatusIs(absl::StatusCode::kDataLoss)) << n;
+  }
+  EXPECT_THAT(DecodeMetadata(full + "x"), StatusIs(absl::StatusCode::kDataLoss));
+}
+
 TEST(ModelTest, MalformedMetadataIsDataLoss) {
   EXPECT_THAT(DecodeMetadata("not json"), StatusIs(absl::StatusCode::kDataLoss));
   EXPECT_THAT(DecodeMetadata("{}"), StatusIs(absl::StatusCode::kDataLoss));

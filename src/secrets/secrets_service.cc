@@ -200,8 +200,8 @@ absl::Status SecretsService::Mutate(
 }
 
 absl::Status SecretsService::BuildVersion(
-    std::string_view path, const WriteOptions& options, const MountConfig& config,
-    Loaded& loaded, const std::function<absl::StatusOr<SecretBytes>(const Loaded&)>& make_value,
+    std::string_view path, const WriteOptions& options, const MountConfig& config, Loaded& loaded,
+    const std::function<absl::StatusOr<SecretBytes>(const Loaded&)>& make_value,
     storage::WriteBatch& batch, VersionInfo& version) {
   SecretMetadata& meta = loaded.meta;
   const uint64_t current = loaded.exists ? meta.CurrentVersion() : 0;
@@ -288,9 +288,9 @@ void SecretsService::PutAsync(std::string_view path, SecretBytes value, WriteOpt
   auto meta = std::make_shared<const SecretMetadata>(std::move(loaded.meta));
   const size_t stripe = StripeOf(path);
   store_.CommitAsync(
-      std::move(batch), [this, path = std::string(path), meta = std::move(meta),
-                         version = std::move(version), stripe,
-                         done = std::move(done)](absl::StatusOr<uint64_t> committed) mutable {
+      std::move(batch),
+      [this, path = std::string(path), meta = std::move(meta), version = std::move(version), stripe,
+       done = std::move(done)](absl::StatusOr<uint64_t> committed) mutable {
         if (committed.ok()) {
           Remember(path, Snapshot{*committed, meta, *committed});
         } else {

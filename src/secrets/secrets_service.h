@@ -77,8 +77,7 @@ class SecretsService {
   // calling thread, and `done` runs exactly once, when the commit is durable (or failed). It
   // takes no per-secret lock: when another write of the same secret got in first, `done` gets
   // kAborted and the caller should redo the write with Put(), which queues behind it.
-  void PutAsync(std::string_view path, SecretBytes value, WriteOptions options,
-                WriteCallback done);
+  void PutAsync(std::string_view path, SecretBytes value, WriteOptions options, WriteCallback done);
   // RFC 7386 merge of `patch` (JSON text of an object) into the current version, written as a new
   // version. kNotFound when there is no readable current version.
   absl::StatusOr<WriteResult> Patch(std::string_view path, const SecretBytes& patch,
@@ -154,8 +153,7 @@ class SecretsService {
   // Adds a new version made by `make_value` to `loaded` and the records to `batch` (value,
   // metadata, pruned versions). Errors: check-and-set, and whatever make_value returns.
   absl::Status BuildVersion(
-      std::string_view path, const WriteOptions& options, const MountConfig& config,
-      Loaded& loaded,
+      std::string_view path, const WriteOptions& options, const MountConfig& config, Loaded& loaded,
       const std::function<absl::StatusOr<SecretBytes>(const Loaded&)>& make_value,
       storage::WriteBatch& batch, VersionInfo& version);
   absl::StatusOr<WriteResult> WriteVersion(

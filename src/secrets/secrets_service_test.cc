@@ -292,8 +292,7 @@ TEST_F(SecretsServiceTest, PutAsyncOnAStaleViewIsAbortedAndPutThenSucceeds) {
   ASSERT_OK(Put("s", R"({"v":"1"})").status());
   ASSERT_OK(other.Read("s", 0).status());  // `other` caches version 1
   ASSERT_OK(Put("s", R"({"v":"2"})").status());
-  EXPECT_THAT(PutAsyncAndWait(other, "s", R"({"v":"3"})"),
-              StatusIs(absl::StatusCode::kAborted));
+  EXPECT_THAT(PutAsyncAndWait(other, "s", R"({"v":"3"})"), StatusIs(absl::StatusCode::kAborted));
   ASSERT_OK_AND_ASSIGN(WriteResult w, other.Put("s", Json(R"({"v":"3"})"), WriteOptions{}));
   EXPECT_EQ(w.version.number, 3u);
 }
