@@ -9,7 +9,6 @@
 
 #include <chrono>
 #include <future>
-
 #include <memory>
 #include <string>
 #include <vector>
@@ -342,9 +341,9 @@ REGISTER_TYPED_TEST_SUITE_P(
     ConditionOnCurrentModIndexSucceeds, ConditionOnDeletedKeyExpectsZero,
     CommitIndexStrictlyIncreasesAndStampsRecords, EmptyBatchReturnsCurrentIndexAndWritesNothing,
     ConditionOnlyBatchChecksWithoutWriting, CommitAsyncCommitsLikeCommit,
-    ScanReturnsOnlyPrefixInAscendingOrder,
-    ScanWithEmptyPrefixReturnsEverything, ScanStartsStrictlyAfterStartAfter,
-    ScanStartAfterBelowPrefixStartsAtPrefix, ScanStartAfterBeyondPrefixIsEmpty, ScanStopsAtLimit,
+    ScanReturnsOnlyPrefixInAscendingOrder, ScanWithEmptyPrefixReturnsEverything,
+    ScanStartsStrictlyAfterStartAfter, ScanStartAfterBelowPrefixStartsAtPrefix,
+    ScanStartAfterBeyondPrefixIsEmpty, ScanStopsAtLimit,
     PagingWithStartAfterAndLimitVisitsEveryKeyOnce, ScanKeysMatchesScan,
     ScanWithHighBytePrefixReachesEndOfKeySpace, ScanReadsDeletesAndOverwrites);
 
