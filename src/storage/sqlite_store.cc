@@ -203,13 +203,15 @@ void SqliteStore::CommitAsync(WriteBatch batch, CommitCallback done) {
   pending->owned = std::move(batch);
   pending->batch = &pending->owned;
   pending->callback = std::move(done);
+  bool closing = false;
   {
     std::lock_guard lock(queue_mu_);
-    if (closing_) {
-      pending->callback(ClosedError(path_));
-      return;
-    }
-    queue_.push_back(pending);
+    closing = closing_;
+    if (!closing) queue_.push_back(pending);
+  }
+  if (closing) {
+    pending->callback(ClosedError(path_));  // outside queue_mu_
+    return;
   }
   queue_cv_.notify_all();
 }
