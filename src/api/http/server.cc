@@ -658,13 +658,20 @@ class Session final : public SessionBase {
         std::lock_guard lock(gate->mu);
         ++gate->in_flight;
       }
-      Responder respond = [finish, gate](ResponseMaker make) {
+      // Releases this request's in_flight count exactly once, whichever path gets there first.
+      auto counted = std::make_shared<std::atomic<bool>>(true);
+      auto release_locked = [gate, counted] {
+        if (counted->exchange(false)) {
+          --gate->in_flight;
+          gate->cv.notify_all();
+        }
+      };
+      Responder respond = [finish, gate, release_locked](ResponseMaker make) {
         std::lock_guard lock(gate->mu);
         if (gate->open) {
           finish([make = std::move(make)] { return Outcome{true, make()}; });
         }
-        --gate->in_flight;
-        gate->cv.notify_all();
+        release_locked();
       };
       bool taken = false;
       try {
@@ -672,13 +679,14 @@ class Session final : public SessionBase {
       } catch (...) {
         LogException(std::current_exception(), "Handler::HandleAsync");
         finish([] { return Outcome{true, JsonError(500, "internal error")}; });
-        taken = true;  // answered; a later respond() is ignored
+        std::lock_guard lock(gate->mu);
+        release_locked();  // answered; a later respond() is ignored
+        return;
       }
       if (!taken) {
         {
           std::lock_guard lock(gate->mu);
-          --gate->in_flight;
-          gate->cv.notify_all();
+          release_locked();
         }
         finish([] { return Outcome{}; });
       }
