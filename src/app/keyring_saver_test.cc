@@ -19,32 +19,37 @@ uint64_t StoredEncryptions(storage::Store& raw, const SecretBytes& root, Random&
   return total;
 }
 
-TEST(KeyringSaverTest, StopSavesCountersThatMoved) {
-  storage::MemoryStore raw;
-  FakeRandom random;
-  FakeClock clock;
-  SecretBytes root = storage::GenerateRootKey(random);
-  ASSERT_OK_AND_ASSIGN(auto keyring, storage::InitializeKeyring(raw, root, random, clock));
-  KeyringSaver saver(raw, *keyring, root, random, absl::Hours(1));
-  for (int i = 0; i < 5; ++i) ASSERT_OK(keyring->Encrypt("x", "aad").status());
-  EXPECT_EQ(StoredEncryptions(raw, root, random, clock), 0u);
+class KeyringSaverTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = storage::GenerateRootKey(random_);
+    ASSERT_OK_AND_ASSIGN(keyring_, storage::InitializeKeyring(raw_, root_, random_, clock_));
+  }
+  uint64_t Stored() { return StoredEncryptions(raw_, root_, random_, clock_); }
+
+  storage::MemoryStore raw_;
+  FakeRandom random_;
+  FakeClock clock_;
+  SecretBytes root_;
+  std::unique_ptr<crypto::Keyset> keyring_;
+};
+
+TEST_F(KeyringSaverTest, StopSavesCountersThatMoved) {
+  KeyringSaver saver(raw_, *keyring_, root_, random_, absl::Hours(1));
+  for (int i = 0; i < 5; ++i) ASSERT_OK(keyring_->Encrypt("x", "aad").status());
+  EXPECT_EQ(Stored(), 0u);
   saver.Stop();
-  EXPECT_EQ(StoredEncryptions(raw, root, random, clock), 5u);
+  EXPECT_EQ(Stored(), 5u);
 }
 
-TEST(KeyringSaverTest, ATickSavesOnlyWhenCountersMoved) {
-  storage::MemoryStore raw;
-  FakeRandom random;
-  FakeClock clock;
-  SecretBytes root = storage::GenerateRootKey(random);
-  ASSERT_OK_AND_ASSIGN(auto keyring, storage::InitializeKeyring(raw, root, random, clock));
-  KeyringSaver saver(raw, *keyring, root, random, absl::Hours(1));
-  const uint64_t before = raw.CommitIndex();
+TEST_F(KeyringSaverTest, ATickSavesOnlyWhenCountersMoved) {
+  KeyringSaver saver(raw_, *keyring_, root_, random_, absl::Hours(1));
+  const uint64_t before = raw_.CommitIndex();
   saver.TickForTest();
-  EXPECT_EQ(raw.CommitIndex(), before);  // nothing moved, nothing written
-  ASSERT_OK(keyring->Encrypt("x", "aad").status());
+  EXPECT_EQ(raw_.CommitIndex(), before);  // nothing moved, nothing written
+  ASSERT_OK(keyring_->Encrypt("x", "aad").status());
   saver.TickForTest();
-  EXPECT_EQ(StoredEncryptions(raw, root, random, clock), 1u);
+  EXPECT_EQ(Stored(), 1u);
 }
 
 }  // namespace

@@ -10,18 +10,6 @@ namespace {
 constexpr char kMagic[] = {'R', 'K', 'M', 0x01};
 constexpr size_t kMaxCount = 1 << 20;  // bounds every count read from a record
 
-int64_t ToNanos(absl::Time t) {
-  if (t == absl::InfiniteFuture()) return INT64_MAX;
-  if (t == absl::InfinitePast()) return INT64_MIN;
-  return absl::ToUnixNanos(t);
-}
-
-absl::Time FromNanos(int64_t n) {
-  if (n == INT64_MAX) return absl::InfiniteFuture();
-  if (n == INT64_MIN) return absl::InfinitePast();
-  return absl::FromUnixNanos(n);
-}
-
 class Writer {
  public:
   explicit Writer(std::string& out) : out_(out) {}
@@ -84,6 +72,18 @@ class Reader {
 absl::Status Corrupt() { return absl::DataLossError("stored metadata record is malformed"); }
 
 }  // namespace
+
+int64_t ToNanos(absl::Time t) {
+  if (t == absl::InfiniteFuture()) return INT64_MAX;
+  if (t == absl::InfinitePast()) return INT64_MIN;
+  return absl::ToUnixNanos(t);
+}
+
+absl::Time FromNanos(int64_t n) {
+  if (n == INT64_MAX) return absl::InfiniteFuture();
+  if (n == INT64_MIN) return absl::InfinitePast();
+  return absl::FromUnixNanos(n);
+}
 
 bool IsMetadataBinary(std::string_view data) {
   return data.size() >= sizeof(kMagic) && std::memcmp(data.data(), kMagic, sizeof(kMagic)) == 0;

@@ -24,6 +24,10 @@ std::string EncodeMetadataBinary(const SecretMetadata& meta);
 absl::StatusOr<SecretMetadata> DecodeMetadataBinary(std::string_view data);
 bool IsMetadataBinary(std::string_view data);
 
+// Times as stored: Unix nanoseconds, with INT64_MAX / INT64_MIN for the infinite future / past.
+int64_t ToNanos(absl::Time t);
+absl::Time FromNanos(int64_t n);
+
 }  // namespace rekey::secrets::internal
 
 #endif  // REKEY_SECRETS_METADATA_CODEC_H_

@@ -9,19 +9,9 @@
 
 namespace rekey::secrets {
 namespace json = boost::json;
+using internal::FromNanos;
+using internal::ToNanos;
 namespace {
-
-int64_t ToNanos(absl::Time t) {
-  if (t == absl::InfiniteFuture()) return INT64_MAX;
-  if (t == absl::InfinitePast()) return INT64_MIN;
-  return absl::ToUnixNanos(t);
-}
-
-absl::Time FromNanos(int64_t n) {
-  if (n == INT64_MAX) return absl::InfiniteFuture();
-  if (n == INT64_MIN) return absl::InfinitePast();
-  return absl::FromUnixNanos(n);
-}
 
 absl::Status Corrupt(std::string_view what) {
   return absl::DataLossError(rekey::StrCat("stored ", what, " record is malformed"));
