@@ -46,21 +46,21 @@ absl::StatusOr<ServerConfig> Parse(const YAML::Node& root, ServerConfig c) {
     return s;
   }
   if (const YAML::Node n = root["listen"]) {
-    c.listen.clear();
+    c.http.listen.clear();
     if (n.IsScalar())
-      c.listen.push_back(n.as<std::string>());
+      c.http.listen.push_back(n.as<std::string>());
     else if (n.IsSequence()) {
-      for (const auto& item : n) c.listen.push_back(item.as<std::string>());
+      for (const auto& item : n) c.http.listen.push_back(item.as<std::string>());
     } else {
       return Bad("listen", "an address or a list of addresses");
     }
-    if (c.listen.empty()) return Bad("listen", "at least one address");
+    if (c.http.listen.empty()) return Bad("listen", "at least one address");
   }
   if (const YAML::Node n = root["tls"]) {
     if (!n.IsMap()) return Bad("tls", "a mapping with cert_file and key_file");
     if (absl::Status s = CheckKeys(n, "tls.", {"cert_file", "key_file"}); !s.ok()) return s;
-    if (n["cert_file"]) c.tls_cert_file = n["cert_file"].as<std::string>();
-    if (n["key_file"]) c.tls_key_file = n["key_file"].as<std::string>();
+    if (n["cert_file"]) c.http.tls_cert_file = n["cert_file"].as<std::string>();
+    if (n["key_file"]) c.http.tls_key_file = n["key_file"].as<std::string>();
   }
   if (root["data_dir"]) c.data_dir = root["data_dir"].as<std::string>();
   if (root["storage"]) {
@@ -69,32 +69,32 @@ absl::StatusOr<ServerConfig> Parse(const YAML::Node& root, ServerConfig c) {
   }
   if (root["root_key_file"]) c.root_key_file = root["root_key_file"].as<std::string>();
   if (root["log_level"]) c.log_level = root["log_level"].as<std::string>();
-  if (root["access_log"]) c.access_log = root["access_log"].as<bool>();
+  if (root["access_log"]) c.http.access_log = root["access_log"].as<bool>();
   if (root["addr_file"]) c.addr_file = root["addr_file"].as<std::string>();
   if (const YAML::Node l = root["limits"]) {
     if (!l.IsMap()) return Bad("limits", "a mapping");
-    if (absl::Status s =
-            CheckKeys(l, "limits.",
-                      {"io_threads", "blocking_threads", "max_body_bytes", "max_header_bytes",
-                       "read_timeout", "idle_timeout", "max_pipelined", "max_connections"});
+    if (absl::Status s = CheckKeys(
+            l, "limits.",
+            {"io_threads", "blocking_threads", "max_body_bytes", "max_header_bytes", "read_timeout",
+             "idle_timeout", "write_timeout", "max_pipelined", "max_connections"});
         !s.ok()) {
       return s;
     }
-    if (l["io_threads"]) c.io_threads = l["io_threads"].as<int>();
-    if (l["blocking_threads"]) c.blocking_threads = l["blocking_threads"].as<int>();
-    if (l["max_body_bytes"]) c.max_body_bytes = l["max_body_bytes"].as<size_t>();
-    if (l["max_header_bytes"]) c.max_header_bytes = l["max_header_bytes"].as<size_t>();
-    if (l["max_pipelined"]) c.max_pipelined = l["max_pipelined"].as<int>();
-    if (l["max_connections"]) c.max_connections = l["max_connections"].as<int>();
-    if (l["read_timeout"]) {
-      absl::StatusOr<absl::Duration> d = Duration(l["read_timeout"], "limits.read_timeout");
+    if (l["io_threads"]) c.http.io_threads = l["io_threads"].as<int>();
+    if (l["blocking_threads"]) c.http.blocking_threads = l["blocking_threads"].as<int>();
+    if (l["max_body_bytes"]) c.http.max_body_bytes = l["max_body_bytes"].as<size_t>();
+    if (l["max_header_bytes"]) c.http.max_header_bytes = l["max_header_bytes"].as<size_t>();
+    if (l["max_pipelined"]) c.http.max_pipelined = l["max_pipelined"].as<int>();
+    if (l["max_connections"]) c.http.max_connections = l["max_connections"].as<int>();
+    const std::pair<const char*, absl::Duration http::ServerOptions::*> kTimeouts[] = {
+        {"read_timeout", &http::ServerOptions::read_timeout},
+        {"idle_timeout", &http::ServerOptions::idle_timeout},
+        {"write_timeout", &http::ServerOptions::write_timeout}};
+    for (const auto& [key, field] : kTimeouts) {
+      if (!l[key]) continue;
+      absl::StatusOr<absl::Duration> d = Duration(l[key], rekey::StrCat("limits.", key));
       if (!d.ok()) return d.status();
-      c.read_timeout = *d;
-    }
-    if (l["idle_timeout"]) {
-      absl::StatusOr<absl::Duration> d = Duration(l["idle_timeout"], "limits.idle_timeout");
-      if (!d.ok()) return d.status();
-      c.idle_timeout = *d;
+      c.http.*field = *d;
     }
   }
   static const std::set<std::string> kLevels = {"trace", "debug", "info", "warn", "error", "off"};

@@ -25,16 +25,17 @@ listen: ["127.0.0.1:9000", "[::1]:9000"]
 tls: {cert_file: /c.pem, key_file: /k.pem}
 data_dir: /var/lib/rekey
 log_level: debug
-limits: {max_body_bytes: 2048, read_timeout: 5s, io_threads: 3}
+limits: {max_body_bytes: 2048, read_timeout: 5s, write_timeout: 7s, io_threads: 3}
 )");
   ASSERT_OK_AND_ASSIGN(ServerConfig c, LoadConfigFile(path));
-  EXPECT_THAT(c.listen, ::testing::ElementsAre("127.0.0.1:9000", "[::1]:9000"));
-  EXPECT_EQ(c.tls_cert_file, "/c.pem");
+  EXPECT_THAT(c.http.listen, ::testing::ElementsAre("127.0.0.1:9000", "[::1]:9000"));
+  EXPECT_EQ(c.http.tls_cert_file, "/c.pem");
   EXPECT_EQ(c.data_dir, "/var/lib/rekey");
   EXPECT_EQ(c.log_level, "debug");
-  EXPECT_EQ(c.max_body_bytes, 2048u);
-  EXPECT_EQ(c.read_timeout, absl::Seconds(5));
-  EXPECT_EQ(c.io_threads, 3);
+  EXPECT_EQ(c.http.max_body_bytes, 2048u);
+  EXPECT_EQ(c.http.read_timeout, absl::Seconds(5));
+  EXPECT_EQ(c.http.write_timeout, absl::Seconds(7));
+  EXPECT_EQ(c.http.io_threads, 3);
 }
 
 TEST(ConfigTest, UnknownKeysAreNamed) {

@@ -183,7 +183,7 @@ absl::StatusOr<ServerConfig> ResolveConfig(const ServerFlags& flags) {
   if (!flags.config_file.empty()) {
     ASSIGN_OR_RETURN(config, LoadConfigFile(flags.config_file));
   }
-  if (!flags.listen.empty()) config.listen = flags.listen;
+  if (!flags.listen.empty()) config.http.listen = flags.listen;
   if (!flags.data_dir.empty()) config.data_dir = flags.data_dir;
   if (!flags.addr_file.empty()) config.addr_file = flags.addr_file;
   if (!flags.log_level.empty()) {
@@ -276,27 +276,15 @@ int RunServer(const ServerFlags& flags) {
 
   api::VaultHandler handler(kv, tokens, core.clock,
                             api::VaultHandlerOptions{.cluster_id = core.cluster_id});
-  http::ServerOptions options;
-  options.listen = config->listen;
-  options.io_threads = config->io_threads;
-  options.blocking_threads = config->blocking_threads;
-  options.max_body_bytes = config->max_body_bytes;
-  options.max_header_bytes = config->max_header_bytes;
-  options.read_timeout = config->read_timeout;
-  options.idle_timeout = config->idle_timeout;
-  options.max_pipelined = config->max_pipelined;
-  options.max_connections = config->max_connections;
-  options.tls_cert_file = config->tls_cert_file;
-  options.tls_key_file = config->tls_key_file;
-  options.access_log = config->access_log;
   KeyringSaver keyring_saver(*core.raw, *core.keyring, core.root_key, core.random,
                              absl::Seconds(10));
-  absl::StatusOr<std::unique_ptr<http::Server>> server = http::Server::Create(options, handler);
+  absl::StatusOr<std::unique_ptr<http::Server>> server =
+      http::Server::Create(config->http, handler);
   if (!server.ok()) return Fail(server.status());
   (*server)->Start();
 
   const std::vector<std::string> bound = (*server)->BoundAddresses();
-  const std::string scheme = config->tls_cert_file.empty() ? "http" : "https";
+  const std::string scheme = config->http.tls_cert_file.empty() ? "http" : "https";
   const std::string url = rekey::StrCat(scheme, "://", bound.front());
   for (const std::string& address : bound) {
     spdlog::info("listening on {}://{}", scheme, address);
