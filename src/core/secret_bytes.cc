@@ -23,6 +23,8 @@ void SecureWipe(std::string& s) {
   s.clear();
 }
 
+void SecureWipe(char* data, size_t size) { SecureZero(data, size); }
+
 SecretBytes::SecretBytes(std::string_view data)
     : data_(new uint8_t[data.size()]), size_(data.size()) {
   if (size_ > 0) std::memcpy(data_.get(), data.data(), size_);

@@ -19,6 +19,8 @@ void SecureZero(void* data, size_t size);
 // Overwrites a std::string's bytes with zeros and clears it (for buffers that briefly held a
 // secret, e.g. an HTTP body).
 void SecureWipe(std::string& s);
+// Zeroes `size` bytes at `data` in a way the compiler may not elide.
+void SecureWipe(char* data, size_t size);
 
 // Owns a buffer of secret bytes. The buffer is zeroed on destruction and on reassignment,
 // equality is constant-time, there is no operator<< and no implicit conversion: reading the

@@ -205,9 +205,17 @@ absl::Status SecretsService::BuildVersion(
     storage::WriteBatch& batch, VersionInfo& version) {
   SecretMetadata& meta = loaded.meta;
   const uint64_t current = loaded.exists ? meta.CurrentVersion() : 0;
+  if (options.stage_label.has_value()) {
+    RETURN_IF_ERROR(ValidateLabel(*options.stage_label));
+    if (*options.stage_label == kLabelCurrent || *options.stage_label == kLabelPrevious) {
+      return absl::InvalidArgumentError(rekey::StrCat(
+          "a new version cannot be staged as \"", *options.stage_label, "\""));
+    }
+  }
   if (options.cas.has_value()) {
     if (*options.cas != current) return absl::FailedPreconditionError(kCasMismatch);
-  } else if (config.cas_required || (loaded.exists && meta.cas_required)) {
+  } else if (!options.stage_label.has_value() &&
+             (config.cas_required || (loaded.exists && meta.cas_required))) {
     return absl::FailedPreconditionError(kCasRequired);
   }
   ASSIGN_OR_RETURN(SecretBytes value, make_value(loaded));
@@ -226,8 +234,12 @@ absl::Status SecretsService::BuildVersion(
   }
   if (dva > absl::ZeroDuration()) version.deletion_time = now + dva;
   meta.versions[version.number] = version;
-  if (current != 0) meta.labels[kLabelPrevious] = current;
-  meta.labels[kLabelCurrent] = version.number;
+  if (options.stage_label.has_value()) {
+    meta.labels[*options.stage_label] = version.number;
+  } else {
+    if (current != 0) meta.labels[kLabelPrevious] = current;
+    meta.labels[kLabelCurrent] = version.number;
+  }
   batch.Put(DataKey(path, version.number), std::move(value));
 
   const uint64_t max_versions = meta.max_versions > 0 ? meta.max_versions : config.max_versions;
@@ -554,6 +566,68 @@ absl::Status SecretsService::MoveLabel(std::string_view path, std::string_view l
       meta.labels[name] = *to;
       if (name == kLabelCurrent && from != 0) meta.labels[kLabelPrevious] = from;
     }
+    meta.updated = clock_.Now();
+    batch.Put(MetaKey(path), SecretBytes(EncodeMetadata(meta)));
+    return absl::OkStatus();
+  });
+}
+
+absl::Status SecretsService::Promote(std::string_view path, uint64_t version,
+                                     uint64_t expected_current) {
+  return Mutate(path, [&](Loaded& loaded, storage::WriteBatch& batch) -> absl::Status {
+    if (!loaded.exists) return absl::NotFoundError(rekey::StrCat("no secret at \"", path, "\""));
+    SecretMetadata& meta = loaded.meta;
+    const uint64_t current = meta.CurrentVersion();
+    auto pending = meta.labels.find(kLabelPending);
+    const bool pending_here = pending != meta.labels.end() && pending->second == version;
+    if (current == version && !pending_here) return absl::OkStatus();
+    if (current != expected_current) {
+      return absl::FailedPreconditionError(rekey::StrCat("current version of \"", path, "\" is ",
+                                                         current, ", not ", expected_current));
+    }
+    auto it = meta.versions.find(version);
+    if (it == meta.versions.end()) {
+      return absl::NotFoundError(rekey::StrCat("secret \"", path, "\" has no version ", version));
+    }
+    if (!it->second.IsReadableAt(clock_.Now())) {
+      return absl::FailedPreconditionError(
+          rekey::StrCat("version ", version, " of \"", path, "\" is deleted or destroyed"));
+    }
+    if (pending_here) meta.labels.erase(pending);
+    if (current != version) {
+      if (current != 0) meta.labels[kLabelPrevious] = current;
+      meta.labels[kLabelCurrent] = version;
+    }
+    meta.updated = clock_.Now();
+    batch.Put(MetaKey(path), SecretBytes(EncodeMetadata(meta)));
+    return absl::OkStatus();
+  });
+}
+
+absl::Status SecretsService::Discard(std::string_view path, std::string_view label,
+                                     uint64_t version) {
+  RETURN_IF_ERROR(ValidateLabel(label));
+  return Mutate(path, [&](Loaded& loaded, storage::WriteBatch& batch) -> absl::Status {
+    if (!loaded.exists) return absl::OkStatus();
+    SecretMetadata& meta = loaded.meta;
+    auto it = meta.versions.find(version);
+    if (it == meta.versions.end()) return absl::OkStatus();
+    if (meta.CurrentVersion() == version) {
+      return absl::FailedPreconditionError(rekey::StrCat(
+          "version ", version, " of \"", path, "\" is current and cannot be discarded"));
+    }
+    bool changed = false;
+    auto at = meta.labels.find(std::string(label));
+    if (at != meta.labels.end() && at->second == version) {
+      meta.labels.erase(at);
+      changed = true;
+    }
+    if (!it->second.destroyed) {
+      it->second.destroyed = true;
+      batch.Delete(DataKey(path, version));
+      changed = true;
+    }
+    if (!changed) return absl::OkStatus();
     meta.updated = clock_.Now();
     batch.Put(MetaKey(path), SecretBytes(EncodeMetadata(meta)));
     return absl::OkStatus();

@@ -41,6 +41,9 @@ struct WriteResult {
 struct WriteOptions {
   std::optional<uint64_t> cas;  // must equal the current version; 0 = the secret must not exist
   std::string actor;            // token accessor of the writer, for history
+  // When set, the new version gets this label (e.g. "pending") instead of becoming current;
+  // `current` and `previous` stay where they are. The label moves from wherever it was.
+  std::optional<std::string> stage_label;
 };
 
 // Fields of the metadata a caller may set; unset optionals are left as they are.
@@ -114,6 +117,16 @@ class SecretsService {
   // version; kFailedPrecondition for a destroyed target or a version that would exceed 20 labels.
   absl::Status MoveLabel(std::string_view path, std::string_view label, std::optional<uint64_t> to,
                          std::optional<uint64_t> expected_from);
+
+  // In one transaction: moves `current` to `version` and `previous` to the former current, and
+  // removes `pending` if it is on `version`. `expected_current` (0 = none) must be the version
+  // labelled current, else kFailedPrecondition (someone wrote the secret meanwhile). OK without
+  // change when `version` is already current and not pending (an idempotent retry).
+  absl::Status Promote(std::string_view path, uint64_t version, uint64_t expected_current);
+  // In one transaction: removes `label` from `version` (if it is there) and destroys the
+  // version's material, keeping its entry for history. OK when the secret or version is gone.
+  // kFailedPrecondition when `version` is labelled current.
+  absl::Status Discard(std::string_view path, std::string_view label, uint64_t version);
 
  private:
   struct Loaded {

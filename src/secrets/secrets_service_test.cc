@@ -302,5 +302,60 @@ TEST_F(SecretsServiceTest, InvalidPathsAreRejected) {
   EXPECT_THAT(service_.Read("a//b", 0), StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
+TEST_F(SecretsServiceTest, StagedVersionGetsTheLabelAndLeavesCurrentAlone) {
+  ASSERT_OK(Put("s", R"({"k":"v1"})").status());
+  ASSERT_OK_AND_ASSIGN(
+      WriteResult w,
+      service_.Put("s", Json(R"({"k":"v2"})"),
+                   WriteOptions{.cas = 1, .actor = "rotation", .stage_label = "pending"}));
+  EXPECT_EQ(w.version.number, 2u);
+  ASSERT_OK_AND_ASSIGN(ReadResult current, service_.Read("s", 0));
+  EXPECT_EQ(ValueOf(current), R"({"k":"v1"})");
+  ASSERT_OK_AND_ASSIGN(ReadResult pending, service_.ReadLabel("s", "pending"));
+  EXPECT_EQ(pending.version.number, 2u);
+  EXPECT_THAT(service_.ReadLabel("s", "previous"), StatusIs(absl::StatusCode::kNotFound));
+}
+
+TEST_F(SecretsServiceTest, StagingAsCurrentOrPreviousIsRejected) {
+  EXPECT_THAT(service_.Put("s", Json("{}"), WriteOptions{.stage_label = "current"}),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(service_.Put("s", Json("{}"), WriteOptions{.stage_label = "previous"}),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST_F(SecretsServiceTest, PromoteMovesCurrentAndPreviousAndDropsPendingAtOnce) {
+  ASSERT_OK(Put("s", R"({"k":"v1"})").status());
+  ASSERT_OK(service_.Put("s", Json(R"({"k":"v2"})"), WriteOptions{.stage_label = "pending"})
+                .status());
+  ASSERT_OK(service_.Promote("s", 2, /*expected_current=*/1));
+  ASSERT_OK_AND_ASSIGN(SecretMetadata meta, service_.GetMetadata("s"));
+  EXPECT_EQ(meta.labels.at("current"), 2u);
+  EXPECT_EQ(meta.labels.at("previous"), 1u);
+  EXPECT_EQ(meta.labels.count("pending"), 0u);
+  // Idempotent when repeated after a crash.
+  EXPECT_OK(service_.Promote("s", 2, 1));
+}
+
+TEST_F(SecretsServiceTest, PromoteRefusesWhenSomeoneWroteMeanwhile) {
+  ASSERT_OK(Put("s", R"({"k":"v1"})").status());
+  ASSERT_OK(service_.Put("s", Json(R"({"k":"v2"})"), WriteOptions{.stage_label = "pending"})
+                .status());
+  ASSERT_OK(Put("s", R"({"k":"manual"})").status());  // version 3 becomes current
+  EXPECT_THAT(service_.Promote("s", 2, 1), StatusIs(absl::StatusCode::kFailedPrecondition));
+}
+
+TEST_F(SecretsServiceTest, DiscardDropsTheLabelAndTheMaterial) {
+  ASSERT_OK(Put("s", R"({"k":"v1"})").status());
+  ASSERT_OK(service_.Put("s", Json(R"({"k":"v2"})"), WriteOptions{.stage_label = "pending"})
+                .status());
+  ASSERT_OK(service_.Discard("s", "pending", 2));
+  ASSERT_OK_AND_ASSIGN(SecretMetadata meta, service_.GetMetadata("s"));
+  EXPECT_EQ(meta.labels.count("pending"), 0u);
+  EXPECT_TRUE(meta.versions.at(2).destroyed);
+  EXPECT_OK(service_.Discard("s", "pending", 2));
+  EXPECT_THAT(service_.Discard("s", "pending", 1),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+}
+
 }  // namespace
 }  // namespace rekey::secrets

@@ -1,4 +1,4 @@
-// Tests for rekey::http::Server over loopback, driven by cli::HttpClient and by raw POSIX sockets
+// Tests for rekey::http::Server over loopback, driven by net::HttpClient and by raw POSIX sockets
 // where a test needs bytes the client would not send; plus HttpClient's own error handling.
 #include "api/http/server.h"
 
@@ -28,7 +28,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
-#include "cli/http_client.h"
+#include "net/http_client.h"
 #include "core/testing/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -36,9 +36,9 @@
 namespace rekey::http {
 namespace {
 
-using ::rekey::cli::ClientOptions;
-using ::rekey::cli::ClientResponse;
-using ::rekey::cli::HttpClient;
+using ::rekey::net::ClientOptions;
+using ::rekey::net::ClientResponse;
+using ::rekey::net::HttpClient;
 using ::rekey::testing::IsOk;
 using ::rekey::testing::StatusIs;
 using ::testing::HasSubstr;

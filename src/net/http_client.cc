@@ -1,7 +1,7 @@
 // Beast implementation of rekey::cli::HttpClient: synchronous to the caller, built on coroutines
 // run on a private io_context so that every step (resolve, connect, TLS handshake, write, read)
 // honours one deadline. Every Boost/Asio error becomes an absl::Status here.
-#include "cli/http_client.h"
+#include "net/http_client.h"
 
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
@@ -40,7 +40,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/secret_bytes.h"
 
-namespace rekey::cli {
+namespace rekey::net {
 namespace {
 
 namespace asio = boost::asio;
@@ -364,4 +364,4 @@ absl::StatusOr<ClientResponse> HttpClient::Send(
   }
 }
 
-}  // namespace rekey::cli
+}  // namespace rekey::net

@@ -1,7 +1,7 @@
-// Minimal HTTP/1.1 client for the rekey CLI (and tests): one keep-alive connection to one server,
-// http:// or https://. Boost-free header; Beast lives in http_client.cc.
-#ifndef REKEY_CLI_HTTP_CLIENT_H_
-#define REKEY_CLI_HTTP_CLIENT_H_
+// Minimal HTTP/1.1 client for the CLI, rotators and tests: one keep-alive connection to one
+// server, http:// or https://. Boost-free header; Beast lives in http_client.cc.
+#ifndef REKEY_NET_HTTP_CLIENT_H_
+#define REKEY_NET_HTTP_CLIENT_H_
 
 #include <memory>
 #include <string>
@@ -12,7 +12,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 
-namespace rekey::cli {
+namespace rekey::net {
 
 struct ClientOptions {
   // "http://host:port" or "https://host:port"; a trailing "/" is allowed, no other path.
@@ -56,6 +56,6 @@ class HttpClient {
   std::unique_ptr<Impl> impl_;
 };
 
-}  // namespace rekey::cli
+}  // namespace rekey::net
 
-#endif  // REKEY_CLI_HTTP_CLIENT_H_
+#endif  // REKEY_NET_HTTP_CLIENT_H_
