@@ -41,7 +41,7 @@ absl::StatusOr<ServerConfig> Parse(const YAML::Node& root, ServerConfig c) {
   if (!root.IsMap()) return absl::InvalidArgumentError("config: the top level must be a mapping");
   if (absl::Status s = CheckKeys(root, "",
                                  {"listen", "tls", "data_dir", "storage", "root_key_file",
-                                  "log_level", "access_log", "addr_file", "limits"});
+                                  "log_level", "access_log", "addr_file", "limits", "rotation"});
       !s.ok()) {
     return s;
   }
@@ -95,6 +95,33 @@ absl::StatusOr<ServerConfig> Parse(const YAML::Node& root, ServerConfig c) {
       absl::StatusOr<absl::Duration> d = Duration(l[key], rekey::StrCat("limits.", key));
       if (!d.ok()) return d.status();
       c.http.*field = *d;
+    }
+  }
+  if (const YAML::Node r = root["rotation"]) {
+    if (!r.IsMap()) return Bad("rotation", "a mapping");
+    if (absl::Status s = CheckKeys(r, "rotation.",
+                                   {"default_grace", "failure_cooldown", "step_timeout", "workers",
+                                    "min_target_spacing", "max_jitter"});
+        !s.ok()) {
+      return s;
+    }
+    if (r["workers"]) {
+      c.rotation.workers = r["workers"].as<int>();
+      if (c.rotation.workers < 1 || c.rotation.workers > 256) {
+        return Bad("rotation.workers", "an integer from 1 to 256");
+      }
+    }
+    const std::pair<const char*, absl::Duration*> kDurations[] = {
+        {"default_grace", &c.rotation.default_grace},
+        {"failure_cooldown", &c.rotation.failure_cooldown},
+        {"step_timeout", &c.rotation.step_timeout},
+        {"min_target_spacing", &c.rotation.spacing.min_target_spacing},
+        {"max_jitter", &c.rotation.spacing.max_jitter}};
+    for (const auto& [key, field] : kDurations) {
+      if (!r[key]) continue;
+      absl::StatusOr<absl::Duration> d = Duration(r[key], rekey::StrCat("rotation.", key));
+      if (!d.ok()) return d.status();
+      *field = *d;
     }
   }
   static const std::set<std::string> kLevels = {"trace", "debug", "info", "warn", "error", "off"};

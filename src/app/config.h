@@ -8,6 +8,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "api/http/server.h"
+#include "rotation/engine.h"
 
 namespace rekey::app {
 
@@ -20,6 +21,8 @@ struct ServerConfig {
   std::string root_key_file;       // $REKEY_ROOT_KEY_FILE overrides it; default <data_dir>/root.key
   std::string log_level = "info";  // trace, debug, info, warn, error, off
   std::string addr_file;           // written with the bound address once listening
+  // The rotation engine's settings (default grace, workers, failure cooldown, spacing).
+  rotation::EngineOptions rotation;
 };
 
 // Reads `path` over `base`. Keys (all optional):

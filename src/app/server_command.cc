@@ -19,15 +19,19 @@
 #include <utility>
 
 #include "api/http/server.h"
+#include "api/rotation/rotation_handler.h"
 #include "api/vault/vault_handler.h"
 #include "app/config.h"
 #include "app/keyring_saver.h"
+#include "app/rotators.h"
 #include "auth/token_store.h"
 #include "core/clock.h"
 #include "core/status_macros.h"
 #include "core/strings.h"
 #include "crypto/generators.h"
 #include "crypto/os_random.h"
+#include "rotation/engine.h"
+#include "rotation/net_http_transport.h"
 #include "secrets/secrets_service.h"
 #include "storage/encrypted_store.h"
 #include "storage/seal.h"
@@ -274,8 +278,19 @@ int RunServer(const ServerFlags& flags) {
     return Fail(absl::InvalidArgumentError("--dev-root-token needs --dev"));
   }
 
-  api::VaultHandler handler(kv, tokens, core.clock,
-                            api::VaultHandlerOptions{.cluster_id = core.cluster_id});
+  rotation::RotatorRegistry registry;
+  if (absl::Status s = RegisterRotators(registry); !s.ok()) return Fail(s);
+  rotation::NetHttpTransport outbound;
+  absl::StatusOr<rotation::EngineOptions> engine_options = EngineOptionsFor(*config);
+  if (!engine_options.ok()) return Fail(engine_options.status());
+  rotation::RotationEngine engine(*core.barrier, kv, registry, core.clock, core.random, outbound,
+                                  *engine_options);
+  if (absl::Status s = engine.Start(); !s.ok()) return Fail(s);
+
+  api::VaultHandler vault(kv, tokens, core.clock,
+                          api::VaultHandlerOptions{.cluster_id = core.cluster_id});
+  api::RotationHandler rotation(engine, tokens, core.clock);
+  api::SurfaceRouter handler(rotation, vault);
   KeyringSaver keyring_saver(*core.raw, *core.keyring, core.root_key, core.random,
                              absl::Seconds(10));
   absl::StatusOr<std::unique_ptr<http::Server>> server =
@@ -301,7 +316,9 @@ int RunServer(const ServerFlags& flags) {
 
   http::WaitForShutdownSignal();
   spdlog::info("shutting down: finishing in-flight requests");
+  engine.events().ReleaseWaiters();  // answer long polls before the server stops waiting
   (*server)->Shutdown(absl::Seconds(10));
+  engine.Stop();
   keyring_saver.Stop();
   const storage::SqliteStore::GroupCommitStats stats = core.raw->Stats();
   spdlog::info("stopped; storage committed {} batches in {} transactions", stats.batches,

@@ -1,4 +1,5 @@
-// The client side of the CLI: `rekey kv ...` and `rekey status`, talking to a server over HTTP.
+// The client side of the CLI: `rekey kv ...`, `rekey status`, `rekey rotation ...` and
+// `rekey rotate`, talking to a server over HTTP.
 #ifndef REKEY_CLI_COMMANDS_H_
 #define REKEY_CLI_COMMANDS_H_
 
@@ -21,8 +22,8 @@ struct GlobalOptions {
       false;  // --tls-skip-verify, or $REKEY_SKIP_VERIFY/$VAULT_SKIP_VERIFY=1|true
 };
 
-// Adds `kv` and `status` to `app`. When one of them runs, its exit code is stored in `exit_code`.
-// `global` must outlive parsing and the callbacks.
+// Adds `kv`, `status`, `rotation` and `rotate` to `app`. When one of them runs, its exit code is
+// stored in `exit_code`. `global` must outlive parsing and the callbacks.
 void RegisterClientCommands(CLI::App& app, GlobalOptions& global, int& exit_code);
 
 }  // namespace rekey::cli

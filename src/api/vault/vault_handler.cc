@@ -22,15 +22,6 @@ bool IsKnownMethod(std::string_view m) {
          m == "DELETE";
 }
 
-std::optional<std::string_view> TokenOf(const http::Request& req) {
-  if (auto t = req.GetHeader("x-vault-token"); t.has_value() && !t->empty()) return t;
-  if (auto a = req.GetHeader("authorization"); a.has_value()) {
-    constexpr std::string_view kBearer = "Bearer ";
-    if (absl::StartsWithIgnoreCase(ToAbsl(*a), ToAbsl(kBearer))) return a->substr(kBearer.size());
-  }
-  return std::nullopt;
-}
-
 }  // namespace
 
 VaultHandler::VaultHandler(secrets::SecretsService& kv, auth::TokenStore& tokens,
@@ -83,7 +74,7 @@ http::Response VaultHandler::Handle(http::Request& req) {
     return res;
   }
 
-  std::optional<std::string_view> token = TokenOf(req);
+  std::optional<std::string_view> token = RequestToken(req);
   if (!token.has_value()) return ErrorResponse(403, "permission denied");
   absl::StatusOr<auth::TokenEntry> entry = tokens_.Lookup(*token);
   if (!entry.ok()) {
@@ -138,7 +129,7 @@ bool VaultHandler::HandleAsync(http::Request& req, http::Responder respond) {
   absl::StatusOr<VaultRequest> parsed = ParseVaultRequest(req);
   if (!parsed.ok() || parsed->segments.empty() || parsed->segments[0] != "v1") return false;
   parsed->segments.erase(parsed->segments.begin());
-  std::optional<std::string_view> token = TokenOf(req);
+  std::optional<std::string_view> token = RequestToken(req);
   if (!token.has_value()) return false;  // the synchronous route answers 403
   absl::StatusOr<auth::TokenEntry> entry = tokens_.Lookup(*token);
   if (!entry.ok()) return false;

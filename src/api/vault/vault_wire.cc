@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 #include <boost/url.hpp>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "api/http/status_http.h"
@@ -99,6 +100,15 @@ http::Response ErrorResponse(int http_status, std::string_view message) {
 
 http::Response ErrorFromStatus(const absl::Status& status) {
   return ErrorResponse(http::HttpStatusFromCode(status.code()), ToStd(status.message()));
+}
+
+std::optional<std::string_view> RequestToken(const http::Request& req) {
+  if (auto t = req.GetHeader("x-vault-token"); t.has_value() && !t->empty()) return t;
+  if (auto a = req.GetHeader("authorization"); a.has_value()) {
+    constexpr std::string_view kBearer = "Bearer ";
+    if (absl::StartsWithIgnoreCase(ToAbsl(*a), ToAbsl(kBearer))) return a->substr(kBearer.size());
+  }
+  return std::nullopt;
 }
 
 }  // namespace rekey::api

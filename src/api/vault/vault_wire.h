@@ -42,6 +42,9 @@ http::Response NoContent();
 http::Response ErrorResponse(int http_status, std::string_view message);
 http::Response ErrorFromStatus(const absl::Status& status);
 
+// The client token of a request: X-Vault-Token, else an `Authorization: Bearer` header.
+std::optional<std::string_view> RequestToken(const http::Request& req);
+
 // Go's strconv.ParseBool.
 std::optional<bool> ParseGoBool(std::string_view text);
 

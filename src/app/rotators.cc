@@ -1,0 +1,55 @@
+#include "app/rotators.h"
+
+#include <csignal>
+#include <cstdlib>
+#include <string>
+
+#include <spdlog/spdlog.h>
+
+#include "core/status_macros.h"
+#include "core/strings.h"
+#include "rotators/exec/exec_rotator.h"
+#include "rotators/generic/generic_rotator.h"
+#include "rotators/http/http_rotator.h"
+
+namespace rekey::app {
+
+absl::Status RegisterRotators(rotation::RotatorRegistry& registry) {
+  RETURN_IF_ERROR(rotators::generic::RegisterGenericRotator(registry));
+  RETURN_IF_ERROR(rotators::http::RegisterHttpRotator(registry));
+  RETURN_IF_ERROR(rotators::exec::RegisterExecRotator(registry));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<rotation::EngineOptions> EngineOptionsFor(const ServerConfig& config) {
+  rotation::EngineOptions options = config.rotation;
+  const char* crash = std::getenv("REKEY_TEST_CRASH_AT");
+  if (crash == nullptr || *crash == '\0') return options;
+  const std::string spec(crash);
+  const size_t colon = spec.find(':');
+  const std::string phase = spec.substr(0, colon);
+  const std::string when = colon == std::string::npos ? "before" : spec.substr(colon + 1);
+  rotation::CrashPointForTest point;
+  bool known = false;
+  for (rotation::Phase p : {rotation::Phase::kCreate, rotation::Phase::kSet,
+                            rotation::Phase::kTest, rotation::Phase::kFinish,
+                            rotation::Phase::kRevoke, rotation::Phase::kRollback}) {
+    if (rotation::PhaseName(p) == phase) {
+      point.phase = p;
+      known = true;
+    }
+  }
+  if (!known || (when != "before" && when != "after")) {
+    return absl::InvalidArgumentError(rekey::StrCat(
+        "REKEY_TEST_CRASH_AT must be <create|set|test|finish|revoke|rollback>:<before|after>, not \"",
+        spec.substr(0, 64), "\""));
+  }
+  point.after_effect = when == "after";
+  spdlog::warn("REKEY_TEST_CRASH_AT={}: this server will kill itself during a rotation (tests only)",
+               spec);
+  point.crash = [] { std::raise(SIGKILL); };
+  options.crash_for_test = point;
+  return options;
+}
+
+}  // namespace rekey::app
