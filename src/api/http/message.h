@@ -68,6 +68,21 @@ class Handler {
   virtual bool HandleAsync(Request& req, Responder respond) { return false; }
 };
 
+// Sees every request before it is served and every response before it is sent (the audit
+// trail). Must be thread-safe and must not throw. Each call's `done` runs exactly once, from any
+// thread, quickly: with nullopt to go on, or with a response that takes the place of serving the
+// request (BeforeServe: e.g. 503 when the request cannot be recorded; the handler never sees it)
+// or of the response about to be sent (BeforeSend).
+class Recorder {
+ public:
+  using Done = std::function<void(std::optional<Response>)>;
+  virtual ~Recorder() = default;
+  // Called on the I/O thread before the handler sees `req`; must not block.
+  virtual void BeforeServe(const Request& req, Done done) = 0;
+  // Called on the I/O thread with the handler's response; must not block.
+  virtual void BeforeSend(const Request& req, const Response& res, Done done) = 0;
+};
+
 }  // namespace rekey::http
 
 #endif  // REKEY_API_HTTP_MESSAGE_H_

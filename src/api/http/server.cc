@@ -297,7 +297,7 @@ struct Server::Impl {
     asio::any_io_executor executor;
   };
 
-  Impl(const ServerOptions& o, Handler& h) : options(o), handler(h) {}
+  Impl(const ServerOptions& o, Handler& h, Recorder* r) : options(o), handler(h), recorder(r) {}
   ~Impl();
 
   // Adds a session unless the server is stopping or full. Thread-safe.
@@ -316,6 +316,7 @@ struct Server::Impl {
   // contexts may destroy sessions, which unregister under `mu` and use `ssl`.
   const ServerOptions options;
   Handler& handler;
+  Recorder* const recorder;  // null: requests are not recorded
   std::unique_ptr<asio::ssl::context> ssl;  // null: plain HTTP
 
   std::mutex mu;
@@ -697,8 +698,68 @@ class Session final : public SessionBase {
     co_return std::move(outcome.response);
   }
 
-  // Runs the handler asynchronously, inline, or on the blocking pool and resumes here afterwards.
+  // Passes the request through the recorder (if any), then the handler, then the response
+  // through the recorder again. A recorder's answer takes the place of what would follow.
   asio::awaitable<Response> Dispatch(Request& req) {
+    if (server_.recorder != nullptr) {
+      if (std::optional<Response> replaced = co_await Record(req, nullptr); replaced.has_value()) {
+        co_return std::move(*replaced);
+      }
+    }
+    Response res = co_await DispatchToHandler(req);
+    if (server_.recorder != nullptr) {
+      if (std::optional<Response> replaced = co_await Record(req, &res); replaced.has_value()) {
+        SecureWipe(res.body);
+        res = std::move(*replaced);
+      }
+    }
+    co_return res;
+  }
+
+  // Calls the recorder's BeforeServe (`res` null) or BeforeSend and resumes here, on this
+  // session's executor, with its answer. Counted like HandleAsync requests, so Shutdown waits
+  // for late answers and then drops them instead of posting to a stopped context.
+  asio::awaitable<std::optional<Response>> Record(Request& req, const Response* res) {
+    using Answer = std::optional<Response>;
+    auto executor = co_await asio::this_coro::executor;
+    std::shared_ptr<Server::Impl::AsyncGate> gate = server_.async_gate;
+    Recorder& recorder = *server_.recorder;
+    auto initiate = [&req, res, &recorder, executor, gate](auto completion) {
+      using Completion = decltype(completion);
+      auto slot = std::make_shared<std::optional<Completion>>(std::move(completion));
+      {
+        std::lock_guard lock(gate->mu);
+        ++gate->in_flight;
+      }
+      auto called = std::make_shared<std::atomic<bool>>(false);
+      Recorder::Done done = [slot, executor, gate, called](Answer answer) {
+        if (called->exchange(true)) return;  // a second answer is a recorder bug: ignore
+        std::lock_guard lock(gate->mu);
+        if (gate->open) {
+          asio::post(executor, [slot, answer = std::move(answer)]() mutable {
+            std::move(**slot)(std::move(answer));
+          });
+        }
+        --gate->in_flight;
+        gate->cv.notify_all();
+      };
+      try {
+        if (res == nullptr) {
+          recorder.BeforeServe(req, done);
+        } else {
+          recorder.BeforeSend(req, *res, done);
+        }
+      } catch (...) {
+        LogException(std::current_exception(), "Recorder");
+        done(JsonError(500, "internal error"));
+      }
+    };
+    co_return co_await asio::async_initiate<const asio::use_awaitable_t<>&, void(Answer)>(
+        std::move(initiate), asio::use_awaitable);
+  }
+
+  // Runs the handler asynchronously, inline, or on the blocking pool and resumes here afterwards.
+  asio::awaitable<Response> DispatchToHandler(Request& req) {
     if (std::optional<Response> async = co_await TryAsync(req); async.has_value()) {
       if (async->status != kRunBlocking) co_return std::move(*async);
       co_return co_await OnPool(req);
@@ -1036,10 +1097,10 @@ absl::Status BindListener(const std::string& spec, asio::io_context& ctx,
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Server>> Server::Create(const ServerOptions& options,
-                                                       Handler& handler) {
+                                                       Handler& handler, Recorder* recorder) {
   RETURN_IF_ERROR(ValidateOptions(options));
   try {
-    auto impl = std::make_unique<Impl>(options, handler);
+    auto impl = std::make_unique<Impl>(options, handler, recorder);
     if (!options.tls_cert_file.empty()) {
       ASSIGN_OR_RETURN(impl->ssl, LoadTls(options));
     }

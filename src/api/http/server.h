@@ -45,10 +45,12 @@ class Server {
  public:
   // Validates options (kInvalidArgument naming the option), loads TLS files (kInvalidArgument
   // naming the file), binds every listener (kUnavailable, or kInvalidArgument for an address that
-  // is not local, naming the address). Nothing is served until Start(). `handler` must outlive
-  // the server.
+  // is not local, naming the address). Nothing is served until Start(). `handler` (and
+  // `recorder`, when given: every request and response then passes through it) must outlive the
+  // server.
   static absl::StatusOr<std::unique_ptr<Server>> Create(const ServerOptions& options,
-                                                        Handler& handler);
+                                                        Handler& handler,
+                                                        Recorder* recorder = nullptr);
 
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;

@@ -1,0 +1,231 @@
+#include "api/audit/audit_recorder.h"
+
+#include <boost/json.hpp>
+
+#include "absl/strings/numbers.h"
+#include "api/vault/vault_wire.h"
+#include "core/strings.h"
+
+namespace rekey::api {
+namespace {
+
+namespace json = boost::json;
+
+// Vault's operation names: read, list, create/update (both "update" here), patch, delete.
+std::string OperationOf(const http::Request& req) {
+  const std::string& m = req.method;
+  if (m == "GET" || m == "HEAD") {
+    return req.query.find("list=") != std::string::npos ? "list" : "read";
+  }
+  if (m == "LIST") return "list";
+  if (m == "POST" || m == "PUT") return "update";
+  if (m == "PATCH") return "patch";
+  if (m == "DELETE") return "delete";
+  return "unknown";
+}
+
+// The API path without "/v1/", as policies name it; bounded.
+std::string PathOf(const http::Request& req) {
+  std::string_view p = req.path;
+  if (p.rfind("/v1/", 0) == 0) p.remove_prefix(4);
+  return std::string(p.substr(0, 1024));
+}
+
+// The first error message of a Vault-shaped error body, bounded.
+std::string ErrorOf(const http::Response& res) {
+  if (res.status < 400 || res.body.empty()) return "";
+  boost::system::error_code ec;
+  json::value v = json::parse(res.body, ec);
+  if (ec || !v.is_object()) return rekey::StrCat("HTTP ", res.status);
+  const json::value* errors = v.get_object().if_contains("errors");
+  if (errors == nullptr || !errors->is_array() || errors->get_array().empty() ||
+      !errors->get_array()[0].is_string()) {
+    return rekey::StrCat("HTTP ", res.status);
+  }
+  std::string text(errors->get_array()[0].get_string());
+  if (text.size() > 512) text.resize(512);
+  return text;
+}
+
+http::Response Unrecorded() {
+  return ErrorResponse(503, "audit: the request could not be recorded by any audit device");
+}
+
+}  // namespace
+
+AuditRecorder::AuditRecorder(audit::AuditBroker& broker, auth::TokenStore& tokens)
+    : broker_(broker), tokens_(tokens) {}
+
+audit::AuditEntry AuditRecorder::EntryFor(const http::Request& req, audit::EntryType type) {
+  audit::AuditEntry entry(type);
+  entry.actor.remote_addr = req.remote_addr;
+  if (std::optional<std::string_view> token = RequestToken(req); token.has_value()) {
+    if (absl::StatusOr<auth::TokenEntry> t = tokens_.Lookup(*token); t.ok()) {
+      entry.actor.accessor = t->accessor;
+      entry.actor.policies = t->policies;
+    }
+  }
+  entry.operation = OperationOf(req);
+  entry.path = PathOf(req);
+  entry.request_id = req.request_id;
+  return entry;
+}
+
+void AuditRecorder::BeforeServe(const http::Request& req, Done done) {
+  if (!broker_.enabled()) return done(std::nullopt);
+  audit::AuditEntry entry = EntryFor(req, audit::EntryType::kRequest);
+  if (!req.body.empty()) {
+    // Declared fields as the allow-list says; anything else only as a fingerprint.
+    boost::system::error_code ec;
+    json::value body = json::parse(req.body, ec);
+    if (!ec && body.is_object()) {
+      (void)entry.SetRequestFields(body.get_object());
+    } else {
+      (void)entry.SetSecret("unlisted_fields", SecretBytes(req.body));
+    }
+    // The parsed copy held the body's values: wipe its strings.
+    std::function<void(json::value&)> wipe = [&](json::value& v) {
+      if (v.is_string()) {
+        SecureWipe(v.get_string().data(), v.get_string().size());
+      } else if (v.is_object()) {
+        for (auto& [k, f] : v.get_object()) wipe(f);
+      } else if (v.is_array()) {
+        for (json::value& e : v.get_array()) wipe(e);
+      }
+    };
+    wipe(body);
+  }
+  broker_.Record(entry, [done = std::move(done)](absl::Status s) {
+    if (s.ok()) return done(std::nullopt);
+    done(Unrecorded());
+  });
+}
+
+void AuditRecorder::BeforeSend(const http::Request& req, const http::Response& res, Done done) {
+  if (!broker_.enabled()) return done(std::nullopt);
+  audit::AuditEntry entry = EntryFor(req, audit::EntryType::kResponse);
+  entry.status = res.status;
+  entry.error = ErrorOf(res);
+  broker_.Record(entry, [done = std::move(done)](absl::Status s) {
+    if (s.ok()) return done(std::nullopt);
+    // The request was served but its outcome cannot be recorded: the client must not take it
+    // as a success it cannot prove later.
+    done(Unrecorded());
+  });
+}
+
+SysAuditHandler::SysAuditHandler(audit::AuditBroker& broker, auth::TokenStore& tokens)
+    : broker_(broker), tokens_(tokens) {}
+
+bool SysAuditHandler::MayBlock(const http::Request& req) const {
+  return req.method != "GET" && req.method != "HEAD";
+}
+
+http::Response SysAuditHandler::Handle(http::Request& req) {
+  absl::StatusOr<VaultRequest> parsed = ParseVaultRequest(req);
+  if (!parsed.ok()) return ErrorFromStatus(parsed.status());
+  std::optional<std::string_view> token = RequestToken(req);
+  if (!token.has_value()) return ErrorResponse(403, "permission denied");
+  absl::StatusOr<auth::TokenEntry> entry = tokens_.Lookup(*token);
+  if (!entry.ok() || !entry->IsRoot()) return ErrorResponse(403, "permission denied");
+  const std::vector<std::string>& segs = parsed->segments;  // v1, sys, audit[-hash], ...
+  const std::string op = parsed->operation == "HEAD" ? "GET" : parsed->operation;
+  if (segs.size() < 3 || segs[1] != "sys") return ErrorResponse(404, "unsupported path");
+
+  if (segs[2] == "audit-hash") {
+    if (segs.size() != 4) return ErrorResponse(404, "unsupported path: sys/audit-hash/<device>");
+    if (op != "POST" && op != "PUT") return ErrorResponse(405, "unsupported operation");
+    boost::system::error_code ec;
+    json::value body = json::parse(req.body, ec);
+    const json::value* input =
+        !ec && body.is_object() ? body.get_object().if_contains("input") : nullptr;
+    if (input == nullptr || !input->is_string()) {
+      return ErrorResponse(400, "\"input\" is required and must be a string");
+    }
+    absl::StatusOr<std::string> hash = broker_.Fingerprint(
+        segs[3], std::string_view(input->get_string().data(), input->get_string().size()));
+    SecureWipe(body.get_object()["input"].as_string().data(),
+               body.get_object()["input"].as_string().size());
+    if (!hash.ok()) return ErrorFromStatus(hash.status());
+    json::object data;
+    data["hash"] = *hash;
+    return Envelope(req, json::serialize(data));
+  }
+  if (segs[2] != "audit") return ErrorResponse(404, "unsupported path");
+
+  if (segs.size() == 3) {
+    if (op != "GET" && op != "LIST") return ErrorResponse(405, "unsupported operation");
+    // Vault's shape: {"<name>/": {type, description, options, local, path}}, plus rekey's
+    // chain facts: device id, public key, head, health.
+    json::object data;
+    for (const audit::DeviceInfo& d : broker_.List()) {
+      json::object o;
+      o["type"] = d.config.type;
+      o["description"] = "";
+      o["local"] = false;
+      o["path"] = rekey::StrCat(d.config.name, "/");
+      json::object options;
+      if (d.config.type == "file") options["file_path"] = d.config.path;
+      o["options"] = std::move(options);
+      o["device_id"] = d.device_id;
+      o["public_key"] = d.public_key;
+      o["head_sequence"] = d.head.sequence;
+      o["head_hash"] = d.head.hash;
+      o["healthy"] = d.healthy;
+      data[rekey::StrCat(d.config.name, "/")] = std::move(o);
+    }
+    return Envelope(req, json::serialize(data));
+  }
+  if (segs.size() == 4 && segs[3] == "events" && op == "GET") {
+    uint64_t after = 0;
+    if (auto a = parsed->Query("after"); a.has_value() && !absl::SimpleAtoi(ToAbsl(*a), &after)) {
+      return ErrorResponse(400, "after must be a sequence number");
+    }
+    json::array events;
+    uint64_t last = after;
+    for (const audit::EntrySummary& s : broker_.Recent(after, 500)) {
+      json::object o;
+      o["seq"] = s.seq;
+      o["time"] = absl::FormatTime("%Y-%m-%dT%H:%M:%E*SZ", s.time, absl::UTCTimeZone());
+      o["type"] = s.type;
+      o["operation"] = s.operation;
+      o["path"] = s.path;
+      if (s.status != 0) o["status"] = s.status;
+      if (!s.error.empty()) o["error"] = s.error;
+      o["request_id"] = s.request_id;
+      o["remote_addr"] = s.remote_addr;
+      events.push_back(std::move(o));
+      last = s.seq;
+    }
+    json::object data;
+    data["events"] = std::move(events);
+    data["last_seq"] = last;
+    return Envelope(req, json::serialize(data));
+  }
+  if (segs.size() == 4) {
+    const std::string& name = segs[3];
+    if (op == "POST" || op == "PUT") {
+      absl::StatusOr<audit::DeviceConfig> config = audit::ParseDeviceConfig(name, req.body);
+      if (!config.ok()) return ErrorFromStatus(config.status());
+      absl::Status enabled = broker_.Enable(*config);
+      if (!enabled.ok()) {
+        return enabled.code() == absl::StatusCode::kAlreadyExists
+                   ? ErrorResponse(400, ToStd(enabled.message()))
+                   : ErrorFromStatus(enabled);
+      }
+      return NoContent();
+    }
+    if (op == "DELETE") {
+      absl::Status disabled = broker_.Disable(name);
+      // Vault answers 204 for an unknown device too.
+      if (!disabled.ok() && disabled.code() != absl::StatusCode::kNotFound) {
+        return ErrorFromStatus(disabled);
+      }
+      return NoContent();
+    }
+    return ErrorResponse(405, "unsupported operation");
+  }
+  return ErrorResponse(404, "unsupported path");
+}
+
+}  // namespace rekey::api
