@@ -243,6 +243,7 @@ void RotationEngine::Stop() {
     stopping_ = true;
   }
   cv_.notify_all();
+  scheduler_cv_.notify_all();
   for (std::thread& t : threads_) t.join();
   threads_.clear();
   events_.ReleaseWaiters();
@@ -701,7 +702,8 @@ void RotationEngine::SchedulerLoop() {
     lock.unlock();
     Tick();
     lock.lock();
-    cv_.wait_for(lock, absl::ToChronoNanoseconds(options_.tick), [this] { return stopping_; });
+    scheduler_cv_.wait_for(lock, absl::ToChronoNanoseconds(options_.tick),
+                           [this] { return stopping_; });
   }
 }
 

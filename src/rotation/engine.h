@@ -178,7 +178,8 @@ class RotationEngine {
 
   std::array<std::mutex, 256> state_locks_;
   std::mutex mu_;
-  std::condition_variable cv_;
+  std::condition_variable cv_;            // workers wait here for queue_
+  std::condition_variable scheduler_cv_;  // the scheduler thread waits here between ticks
   std::deque<std::string> queue_;              // paths with runnable work; guarded by mu_
   absl::flat_hash_set<std::string> queued_;    // in queue_ or running; guarded by mu_
   absl::flat_hash_set<std::string> again_;     // re-run after the current Advance; by mu_

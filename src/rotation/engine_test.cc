@@ -490,5 +490,43 @@ TEST_F(EngineTest, APhaseThatKeepsCrashingTheServerIsRolledBack) {
   EXPECT_EQ(target_->accepted(), std::set<std::string>{"initial"});
 }
 
+// Regression: the scheduler thread waited on the workers' condition variable and could swallow
+// the wakeup meant for a worker, leaving a run queued with every worker idle.
+TEST(EngineThreadsTest, EveryQueuedRunIsPickedUpByAWorker) {
+  storage::MemoryStore store;
+  RealClock clock;
+  FakeRandom random;
+  NoHttp http;
+  RotatorRegistry registry;
+  ASSERT_OK(rotators::generic::RegisterGenericRotator(registry));
+  secrets::SecretsService kv(store, clock, random, "secret");
+  EngineOptions options;
+  options.workers = 2;
+  options.tick = absl::Hours(1);  // the scheduler sleeps through the test
+  RotationEngine engine(store, kv, registry, clock, random, http, options);
+  ASSERT_OK(engine.Start());
+  std::mutex mu;
+  std::condition_variable cv;
+  int completed = 0;
+  engine.events().AddListener([&](const Event& e) {
+    if (e.type != "rotation.completed") return;
+    std::lock_guard<std::mutex> lock(mu);
+    ++completed;
+    cv.notify_all();
+  });
+  constexpr int kRuns = 40;
+  for (int i = 0; i < kRuns; ++i) {
+    const std::string path = rekey::StrCat("app/k", i);
+    ASSERT_OK(engine.SetConfig(path, json::parse(R"j({"rotator":"generic","grace":"0s"})j")
+                                         .as_object()));
+    ASSERT_OK(engine.Rotate(path, {}).status());
+  }
+  std::unique_lock<std::mutex> lock(mu);
+  EXPECT_TRUE(cv.wait_for(lock, std::chrono::seconds(20), [&] { return completed == kRuns; }))
+      << completed << " of " << kRuns << " runs completed";
+  lock.unlock();
+  engine.Stop();
+}
+
 }  // namespace
 }  // namespace rekey::rotation

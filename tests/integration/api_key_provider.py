@@ -91,10 +91,12 @@ class Provider:
         return self.keys[key_id]
 
     def find(self, api_key=None, key_id=None):
-        if key_id is not None and key_id in self.keys:
-            return self.keys[key_id]
+        # The key itself first: with rekey-generated values the value's other members
+        # (a key_id from an earlier rotation) can be stale.
         if api_key is not None and api_key in self.by_api_key:
             return self.keys[self.by_api_key[api_key]]
+        if key_id is not None and key_id in self.keys:
+            return self.keys[key_id]
         return None
 
     def revoke(self, rec):

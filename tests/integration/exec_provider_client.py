@@ -74,7 +74,8 @@ def value_of(doc, which):
 
 
 def revoke(key_id=None, api_key=None):
-    if key_id is None and api_key:
+    # The key itself first: with rekey-generated values the value's key_id can be stale.
+    if api_key:
         _, listing = admin("GET", "/admin/keys")
         for k in listing.get("keys", []):
             if k["api_key"] == api_key:

@@ -483,22 +483,53 @@ std::string HttpRotator::TargetKey(const boost::json::object& params) const {
   return config.url.origin;
 }
 
+// A dry run reports every problem it can find, so it goes on after the first: without the
+// signing key it still checks that the provider can be reached (unsigned, with a GET that
+// changes nothing), and it probes test_url either way.
 absl::Status HttpRotator::Check(StepContext& ctx) {
   ASSIGN_OR_RETURN(Config config, ConfigOf(ctx));
-  ASSIGN_OR_RETURN(Answer answer, CallProvider(options_, Action::kCheck, ctx, config));
-  if (!answer.message.empty()) {
-    ctx.log().Info(rekey::StrCat("http check: ", Who(config), " says: ", answer.message));
+  std::vector<absl::Status> problems;
+  if (absl::StatusOr<SecretBytes> signing_key = ReadSigningKey(ctx, config); signing_key.ok()) {
+    absl::StatusOr<Answer> answer = CallProvider(options_, Action::kCheck, ctx, config);
+    if (!answer.ok()) {
+      problems.push_back(answer.status());
+    } else if (!answer->message.empty()) {
+      ctx.log().Info(rekey::StrCat("http check: ", Who(config), " says: ", answer->message));
+    }
+  } else {
+    problems.push_back(signing_key.status());
+    HttpCall call;
+    call.method = "GET";
+    call.url = config.url.url;
+    call.ca_file = config.ca_file;
+    call.headers = config.headers;
+    call.timeout = std::min(config.timeout, ctx.deadline() - ctx.clock().Now());
+    absl::StatusOr<HttpReply> reply = ctx.http().Send(call);
+    if (!reply.ok()) {
+      problems.push_back(absl::Status(
+          reply.status().code(), rekey::StrCat(Who(config), ": ", reply.status().message())));
+    } else {
+      SecureWipe(reply->body);
+    }
   }
   if (config.test_url.has_value()) {
     absl::StatusOr<SecretBytes> key =
         step_protocol::FieldOf(ctx.current(), "current", config.value.field);
     if (key.ok()) {
-      RETURN_IF_ERROR(Probe(options_, ctx, config, *key, "current"));
+      if (absl::Status probed = Probe(options_, ctx, config, *key, "current"); !probed.ok()) {
+        problems.push_back(probed);
+      }
     } else {
       ctx.log().Info(rekey::StrCat("http check: test_url not called: ", key.status().message()));
     }
   }
-  return absl::OkStatus();
+  if (problems.empty()) return absl::OkStatus();
+  std::string message;
+  for (const absl::Status& p : problems) {
+    if (!message.empty()) message += "; ";
+    message += std::string(ToStd(p.message()));
+  }
+  return absl::Status(problems.front().code(), message);
 }
 
 absl::StatusOr<SecretBytes> HttpRotator::Create(StepContext& ctx) {

@@ -534,20 +534,31 @@ TEST_F(HttpRotatorTest, SecretsInAnswersAreNeverLoggedNorInErrors) {
 
 TEST_F(HttpRotatorTest, MissingSigningSecretIsFailedPreconditionAndNothingIsSent) {
   ctx_.SetSecretError(kSigningPath, absl::NotFoundError("no such secret"));
-  EXPECT_THAT(rotator_->Check(ctx_),
+  EXPECT_THAT(rotator_->Set(ctx_),
               StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("params.signing_secret")));
   EXPECT_EQ(ctx_.fake_http().call_count(), 0u);
 }
 
 TEST_F(HttpRotatorTest, SigningSecretNeedsTheFieldAndSixteenBytes) {
   ctx_.SetSecret(kSigningPath, R"({"other": "x"})");
-  EXPECT_THAT(rotator_->Check(ctx_),
+  EXPECT_THAT(rotator_->Set(ctx_),
               StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("\"hmac_key\"")));
   ctx_.SetSecret(kSigningPath, R"({"hmac_key": "short"})");
-  EXPECT_THAT(rotator_->Check(ctx_),
+  EXPECT_THAT(rotator_->Set(ctx_),
               StatusIs(absl::StatusCode::kFailedPrecondition,
                        AllOf(HasSubstr("at least 16 bytes"), Not(HasSubstr("short")))));
   EXPECT_EQ(ctx_.fake_http().call_count(), 0u);
+}
+
+TEST_F(HttpRotatorTest, ADryRunWithoutTheSigningKeyStillReachesForTheProviderUnsigned) {
+  ctx_.SetSecretError(kSigningPath, absl::NotFoundError("no such secret"));
+  absl::Status checked = rotator_->Check(ctx_);
+  EXPECT_THAT(checked,
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("params.signing_secret")));
+  ASSERT_EQ(ctx_.fake_http().call_count(), 1u);
+  const rotation::HttpCall call = ctx_.fake_http().calls().back();
+  EXPECT_EQ(call.method, "GET");
+  for (const auto& [name, value] : call.headers) EXPECT_NE(name, "X-Rekey-Signature");
 }
 
 TEST_F(HttpRotatorTest, SigningFieldIsConfigurable) {
