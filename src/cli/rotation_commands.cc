@@ -267,10 +267,10 @@ std::string StateText(const json::object& run) {
   return "unknown";
 }
 
-// GET the run; nullopt after printing why not.
-std::optional<json::object> FetchRun(Client& c, const std::string& path, const std::string& id) {
-  auto res = c.Send(
-      "GET", rekey::StrCat("/v1/rotation/runs/", UrlPath(path), "?run_id=", UrlQueryValue(id)));
+// GETs /v1/rotation/runs/PATH?QUERY and returns the first run listed; nullopt after printing
+// why there is none.
+std::optional<json::object> FirstRun(Client& c, const std::string& path, const std::string& query) {
+  auto res = c.Send("GET", rekey::StrCat("/v1/rotation/runs/", UrlPath(path), "?", query));
   if (!res) return std::nullopt;
   if (res->status / 100 != 2) {
     ServerError(*res, path);
@@ -281,11 +281,18 @@ std::optional<json::object> FetchRun(Client& c, const std::string& path, const s
   const json::value* runs = data ? data->if_contains("runs") : nullptr;
   if (runs == nullptr || !runs->is_array() || runs->get_array().empty() ||
       !runs->get_array()[0].is_object()) {
-    std::cerr << "Error: the server's answer for run " << id << " of " << path
-              << " has no run in it" << std::endl;
+    std::cerr << "Error: the server's answer lists no run of " << path << std::endl;
     return std::nullopt;
   }
   return runs->get_array()[0].get_object();
+}
+
+std::optional<json::object> FetchRun(Client& c, const std::string& path, const std::string& id) {
+  return FirstRun(c, path, rekey::StrCat("run_id=", UrlQueryValue(id)));
+}
+
+std::optional<json::object> NewestRun(Client& c, const std::string& path) {
+  return FirstRun(c, path, "limit=1");
 }
 
 // Doubles from 100 ms to 1 s: quick for fast rotators, gentle on slow ones.
@@ -393,29 +400,50 @@ int RotateOne(Client& c, const RotateArgs& a) {
     return kExitServerError;
   }
   json::object last = *run;
+  // An incident rotation asked for during a grace period ends that grace at once; the server
+  // answers with the run in grace and starts the incident run when it ends.
+  bool queued = a.incident && Str(last, "trigger") != "incident";
   if (!a.wait) {
     if (c.json()) {
       std::cout << res->body << std::endl;
       return kExitOk;
     }
-    std::cout << "Started rotation of " << path << ": run " << Str(last, "id") << std::endl;
+    if (queued) {
+      std::cout << "The grace period of run " << Str(last, "id") << " of " << path
+                << " ends now; the incident rotation starts as soon as that run ends." << std::endl;
+    } else {
+      std::cout << "Started rotation of " << path << ": run " << Str(last, "id") << std::endl;
+    }
     PrintRunTable(last);
     return kExitOk;
   }
-  const std::string id = Str(last, "id");
   const bool tty = isatty(STDERR_FILENO) != 0 && !c.json();
   std::string shown_phase;
   PollDelay delay;
-  while (StateOf(last) == RunState::kRunning) {
+  int waited_for_incident = 0;
+  while (queued || StateOf(last) == RunState::kRunning) {
     if (tty && Str(last, "phase") != shown_phase) {
       shown_phase = Str(last, "phase");
       std::cerr << "  " << path << ": " << shown_phase << " (attempt " << Int(last, "attempt")
                 << ")" << std::endl;
     }
     delay.Sleep();
-    std::optional<json::object> next = FetchRun(c, path, id);
+    std::optional<json::object> next = FetchRun(c, path, Str(last, "id"));
     if (!next) return kExitServerError;
     last = std::move(*next);
+    if (queued && StateOf(last) != RunState::kRunning && StateOf(last) != RunState::kRotated) {
+      // The run whose grace ended is over: follow the incident run it started.
+      std::optional<json::object> newest = NewestRun(c, path);
+      if (!newest) return kExitServerError;
+      if (Str(*newest, "id") != Str(last, "id")) {
+        last = std::move(*newest);
+        queued = false;
+      } else if (++waited_for_incident > 50) {
+        std::cerr << "Error: the incident rotation of " << path << " did not start after run "
+                  << Str(last, "id") << " ended" << std::endl;
+        return kExitServerError;
+      }
+    }
   }
   const RunState state = StateOf(last);
   if (c.json()) {
@@ -447,6 +475,9 @@ struct BulkItem {
   enum class Kind { kQueued, kRunning, kDone, kSkipped, kError } kind = Kind::kQueued;
   json::object run;  // the last known run
   std::string note;  // why skipped, or the error of a run that could not start
+  // An incident rotation that ended `run`'s grace period: follow the run started after it.
+  bool await_incident = false;
+  int incident_polls = 0;
 };
 
 std::string ItemOutcome(const BulkItem& item) {
@@ -525,7 +556,22 @@ class BulkRotation {
           continue;
         }
         item.run = std::move(*run);
-        if (StateOf(item.run) == RunState::kRunning) {
+        const RunState state = StateOf(item.run);
+        if (item.await_incident && state != RunState::kRunning && state != RunState::kRotated) {
+          std::optional<json::object> newest = NewestRun(c_, item.path);
+          if (newest && Str(*newest, "id") != item.run_id) {
+            item.run = std::move(*newest);
+            item.run_id = Str(item.run, "id");
+            item.await_incident = false;
+          } else if (!newest || ++item.incident_polls > 50) {
+            item.kind = BulkItem::Kind::kError;
+            item.note = "the incident rotation did not start after the run in grace ended";
+            Report(item);
+            continue;
+          }
+          still.push_back(i);
+        } else if (state == RunState::kRunning ||
+                   (item.await_incident && state == RunState::kRotated)) {
           still.push_back(i);
         } else {
           item.kind = BulkItem::Kind::kDone;
@@ -548,9 +594,11 @@ class BulkRotation {
       item.note = "could not reach the server";
       return;
     }
-    if (res->status == 409) {
+    std::vector<std::string> errors = ErrorsOf(*res);
+    if (res->status == 409 &&
+        (errors.empty() || errors[0].find("in progress") != std::string::npos)) {
+      // Started by someone else (or the scheduler) since the status was read.
       item.kind = BulkItem::Kind::kSkipped;
-      std::vector<std::string> errors = ErrorsOf(*res);
       item.note = errors.empty() ? std::string("a rotation is in progress") : errors[0];
       return;
     }
@@ -558,13 +606,13 @@ class BulkRotation {
     const json::object* run = body ? DataOf(*body) : nullptr;
     if (res->status / 100 != 2 || run == nullptr) {
       item.kind = BulkItem::Kind::kError;
-      std::vector<std::string> errors = ErrorsOf(*res);
       item.note = errors.empty() ? rekey::StrCat("the server answered ", res->status) : errors[0];
       return;
     }
     item.kind = BulkItem::Kind::kRunning;
     item.run = *run;
     item.run_id = Str(*run, "id");
+    item.await_incident = incident_ && Str(*run, "trigger") != "incident";
     Progress(item.path);
   }
 
@@ -629,7 +677,7 @@ class BulkRotation {
       out["skipped"] = skipped;
       std::cout << json::serialize(out) << std::endl;
     } else if (items_.empty()) {
-      std::cout << "Nothing to rotate." << std::endl;
+      std::cout << "Nothing to rotate: no secret is due." << std::endl;
     } else {
       std::vector<std::vector<std::string>> rows;
       for (const BulkItem& item : items_) {
@@ -673,9 +721,9 @@ int RotateDue(Client& c) {
     item.kind = BulkItem::Kind::kRunning;
     items.push_back(std::move(item));
   }
-  if (!c.json()) {
-    std::cerr << items.size() << " secret" << (items.size() == 1 ? " was" : "s were")
-              << " due; rotation started" << std::endl;
+  if (!c.json() && !items.empty()) {
+    std::cerr << items.size() << (items.size() == 1 ? " secret was" : " secrets were")
+              << " due; waiting for the rotations" << std::endl;
   }
   return BulkRotation(c, std::move(items), false, static_cast<int>(items.size())).Run();
 }
@@ -702,7 +750,8 @@ int RotatePrefix(Client& c, const RotateArgs& a) {
     if (!s.is_object()) continue;
     BulkItem item;
     item.path = Str(s.get_object(), "path");
-    if (Bool(s.get_object(), "in_progress")) {
+    const bool ends_grace = a.incident && Str(s.get_object(), "phase") == "grace";
+    if (Bool(s.get_object(), "in_progress") && !ends_grace) {
       item.kind = BulkItem::Kind::kSkipped;
       item.run_id = Str(s.get_object(), "active_run");
       item.note = rekey::StrCat("a rotation is already in progress (phase ",
