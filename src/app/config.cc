@@ -119,9 +119,19 @@ absl::StatusOr<ServerConfig> Parse(const YAML::Node& root, ServerConfig c) {
         {"max_jitter", &c.rotation.spacing.max_jitter}};
     for (const auto& [key, field] : kDurations) {
       if (!r[key]) continue;
-      absl::StatusOr<absl::Duration> d = Duration(r[key], rekey::StrCat("rotation.", key));
-      if (!d.ok()) return d.status();
-      *field = *d;
+      // Zero is allowed here: no jitter, no spacing, no grace by default.
+      absl::Duration d;
+      if (!absl::ParseDuration(ToAbsl(r[key].as<std::string>()), &d) || d < absl::ZeroDuration() ||
+          d == absl::InfiniteDuration()) {
+        return Bad(rekey::StrCat("rotation.", key), "a duration such as \"30s\" (0s allowed)");
+      }
+      *field = d;
+    }
+    if (c.rotation.failure_cooldown <= absl::ZeroDuration()) {
+      return Bad("rotation.failure_cooldown", "a positive duration such as \"1h\"");
+    }
+    if (c.rotation.step_timeout <= absl::ZeroDuration()) {
+      return Bad("rotation.step_timeout", "a positive duration such as \"2m\"");
     }
   }
   static const std::set<std::string> kLevels = {"trace", "debug", "info", "warn", "error", "off"};

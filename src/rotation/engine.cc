@@ -208,6 +208,7 @@ absl::Status RotationEngine::Start() {
   // Every configured secret: schedule it, and queue its unfinished run.
   std::string start_after;
   size_t resumed = 0;
+  std::vector<std::string> queued_incidents;  // asked for, not started before a crash
   for (;;) {
     ASSIGN_OR_RETURN(std::vector<storage::Record> page,
                      store_.Scan(kStatePrefix, start_after, 1024));
@@ -222,6 +223,8 @@ absl::Status RotationEngine::Start() {
       if (!state->active_run.empty()) {
         Enqueue(path);
         ++resumed;
+      } else if (state->incident_queued) {
+        queued_incidents.push_back(path);
       } else if (state->next_due != absl::InfiniteFuture()) {
         absl::StatusOr<RotationConfig> config = GetConfig(path);
         if (config.ok()) Schedule(path, *config, state->next_due);
@@ -230,6 +233,13 @@ absl::Status RotationEngine::Start() {
     start_after = page.back().key;
   }
   if (resumed > 0) spdlog::info("rotation: resuming {} unfinished run(s)", resumed);
+  for (const std::string& path : queued_incidents) {
+    absl::StatusOr<Run> run = Rotate(path, RotateOptions{.incident = true, .actor = "recovery"});
+    if (!run.ok()) {
+      spdlog::error("rotation {}: the queued incident rotation did not start: {}", path,
+                    ToStd(run.status().message()));
+    }
+  }
   std::lock_guard<std::mutex> lock(mu_);
   stopping_ = false;
   for (int i = 0; i < options_.workers; ++i) threads_.emplace_back([this] { WorkerLoop(); });
@@ -422,6 +432,7 @@ absl::StatusOr<Run> RotationEngine::Rotate(std::string_view path, const RotateOp
     run.created = now;
     run.updated = now;
     JournalAhead(run);  // the create phase starts with this commit
+    state.incident_queued = false;
     state.active_run = run.id;
     state.last_attempt = now;
     state.last_run = run.id;
@@ -1132,11 +1143,20 @@ void RotationEngine::Finish(Run& run, const RotationConfig* config, std::vector<
       // A failed or abandoned secret is still due; try again after a cooldown, not in a loop.
       if (run.outcome != Outcome::kSucceeded) {
         next_due = std::max(next_due, now + options_.failure_cooldown);
+      } else if (next_due <= now) {
+        // Rotating did not move the due time (e.g. before_expiry on a value whose not_after
+        // the rotator kept): do not rotate again at once, and say why.
+        next_due = now + options_.failure_cooldown;
+        events.push_back(MakeEvent(
+            shown, "secret.overdue",
+            rekey::StrCat("the new value is due again already (schedule ", config->schedule_text,
+                          "); is its not_after being renewed? next try ", FormatUtc(next_due))));
       }
     }
     s.next_due = next_due;
+    // A queued incident rotation stays queued in the state until Rotate() starts it (in the
+    // same commit), so a crash in between cannot lose it: Start() starts it then.
     incident_queued = s.incident_queued;
-    s.incident_queued = false;
     if (!Save(run, &s, std::move(events)).ok()) return;
   }
   if (config != nullptr && next_due != absl::InfiniteFuture()) Schedule(run.path, *config, next_due);

@@ -490,6 +490,29 @@ TEST_F(EngineTest, APhaseThatKeepsCrashingTheServerIsRolledBack) {
   EXPECT_EQ(target_->accepted(), std::set<std::string>{"initial"});
 }
 
+TEST_F(EngineTest, AValueThatStaysDueAfterRotatingIsNotRotatedInALoop) {
+  // before_expiry on a value whose not_after the generic rotator keeps: rotating does not
+  // move the due time.
+  json::object v;
+  v["value"] = "x";
+  v["not_after"] = absl::ToUnixSeconds(clock_.Now() + absl::Hours(12));
+  ASSERT_OK(kv_->Put("cert/a", SecretBytes(json::serialize(v)), {}).status());
+  ASSERT_OK(engine_->SetConfig(
+      "cert/a",
+      json::parse(R"j({"rotator":"generic","schedule":"before_expiry(1d)","grace":"0s"})j")
+          .as_object()));
+  engine_->Tick();
+  engine_->RunUntilIdle();
+  clock_.Advance(absl::Minutes(5));
+  engine_->Tick();
+  engine_->RunUntilIdle();
+  ASSERT_OK_AND_ASSIGN(std::vector<RunRecord> runs, engine_->Runs("cert/a", 0));
+  EXPECT_EQ(runs.size(), 1u) << "rotated again at once";
+  EXPECT_THAT(EventTypes("cert/a"), Contains("secret.overdue"));
+  ASSERT_OK_AND_ASSIGN(std::vector<SecretStatus> status, engine_->Status("cert/a", 0));
+  EXPECT_GT(status.front().state.next_due, clock_.Now() + absl::Minutes(50));
+}
+
 // Regression: the scheduler thread waited on the workers' condition variable and could swallow
 // the wakeup meant for a worker, leaving a run queued with every worker idle.
 TEST(EngineThreadsTest, EveryQueuedRunIsPickedUpByAWorker) {
