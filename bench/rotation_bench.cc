@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <boost/json.hpp>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -17,8 +18,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <boost/json.hpp>
 
 #include "absl/strings/str_format.h"
 #include "crypto/os_random.h"
@@ -112,8 +111,7 @@ int main(int argc, char** argv) {
           .as_object();
   for (int i = 0; i < secrets; ++i) {
     const std::string path = absl::StrFormat("bench/app-%05d/key", i);
-    Check(kv.Put(path, rekey::SecretBytes(R"({"api_key":"initial","owner":"bench"})"), {})
-              .status(),
+    Check(kv.Put(path, rekey::SecretBytes(R"({"api_key":"initial","owner":"bench"})"), {}).status(),
           "put");
     Check(engine.SetConfig(path, config), "config");
   }

@@ -3,6 +3,8 @@
 #include <iostream>
 
 #include "app/server_command.h"
+#include "cli/audit_commands.h"
+#include "cli/auth_commands.h"
 #include "cli/commands.h"
 
 int main(int argc, char** argv) {
@@ -47,6 +49,8 @@ int main(int argc, char** argv) {
   init->callback([&] { exit_code = rekey::app::RunOperatorInit(init_data_dir, init_config); });
 
   rekey::cli::RegisterClientCommands(app, global, exit_code);
+  rekey::cli::RegisterAuthCommands(app, global, exit_code);
+  rekey::cli::RegisterAuditCommands(app, exit_code);
 
   try {
     app.parse(argc, argv);

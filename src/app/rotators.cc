@@ -1,10 +1,10 @@
 #include "app/rotators.h"
 
+#include <spdlog/spdlog.h>
+
 #include <csignal>
 #include <cstdlib>
 #include <string>
-
-#include <spdlog/spdlog.h>
 
 #include "core/status_macros.h"
 #include "core/strings.h"
@@ -31,22 +31,23 @@ absl::StatusOr<rotation::EngineOptions> EngineOptionsFor(const ServerConfig& con
   const std::string when = colon == std::string::npos ? "before" : spec.substr(colon + 1);
   rotation::CrashPointForTest point;
   bool known = false;
-  for (rotation::Phase p : {rotation::Phase::kCreate, rotation::Phase::kSet,
-                            rotation::Phase::kTest, rotation::Phase::kFinish,
-                            rotation::Phase::kRevoke, rotation::Phase::kRollback}) {
+  for (rotation::Phase p :
+       {rotation::Phase::kCreate, rotation::Phase::kSet, rotation::Phase::kTest,
+        rotation::Phase::kFinish, rotation::Phase::kRevoke, rotation::Phase::kRollback}) {
     if (rotation::PhaseName(p) == phase) {
       point.phase = p;
       known = true;
     }
   }
   if (!known || (when != "before" && when != "after")) {
-    return absl::InvalidArgumentError(rekey::StrCat(
-        "REKEY_TEST_CRASH_AT must be <create|set|test|finish|revoke|rollback>:<before|after>, not \"",
-        spec.substr(0, 64), "\""));
+    return absl::InvalidArgumentError(
+        rekey::StrCat("REKEY_TEST_CRASH_AT must be "
+                      "<create|set|test|finish|revoke|rollback>:<before|after>, not \"",
+                      spec.substr(0, 64), "\""));
   }
   point.after_effect = when == "after";
-  spdlog::warn("REKEY_TEST_CRASH_AT={}: this server will kill itself during a rotation (tests only)",
-               spec);
+  spdlog::warn(
+      "REKEY_TEST_CRASH_AT={}: this server will kill itself during a rotation (tests only)", spec);
   point.crash = [] { std::raise(SIGKILL); };
   options.crash_for_test = point;
   return options;

@@ -18,12 +18,17 @@
 #include <set>
 #include <utility>
 
+#include "api/audit/audit_recorder.h"
+#include "api/http/router.h"
 #include "api/http/server.h"
 #include "api/rotation/rotation_handler.h"
 #include "api/vault/vault_handler.h"
 #include "app/config.h"
 #include "app/keyring_saver.h"
 #include "app/rotators.h"
+#include "audit/broker.h"
+#include "auth/authorizer.h"
+#include "auth/policy_store.h"
 #include "auth/token_store.h"
 #include "core/clock.h"
 #include "core/status_macros.h"
@@ -243,6 +248,13 @@ void PrintDevBanner(const std::string& url, const std::string& data_dir,
             << std::endl;
 }
 
+// This server's name in audit entries: the host name.
+std::string NodeName() {
+  char host[256] = {0};
+  if (::gethostname(host, sizeof(host) - 1) != 0 || host[0] == '\0') return "rekey";
+  return host;
+}
+
 int Fail(const absl::Status& status) {
   std::cerr << "rekey: " << status.message() << std::endl;
   return 1;
@@ -261,6 +273,13 @@ int RunServer(const ServerFlags& flags) {
 
   secrets::SecretsService kv(*core.barrier, core.clock, core.random, "secret");
   auth::TokenStore tokens(*core.barrier, core.clock, core.random);
+  auth::PolicyStore policies(*core.barrier);
+  auth::Authorizer authz(tokens, policies);
+  if (absl::StatusOr<size_t> tidied = tokens.Tidy(); !tidied.ok()) {
+    return Fail(tidied.status());
+  } else if (*tidied > 0) {
+    spdlog::info("removed {} expired or revoked tokens", *tidied);
+  }
 
   std::string shown_token;
   if (flags.dev) {
@@ -287,14 +306,38 @@ int RunServer(const ServerFlags& flags) {
                                   *engine_options);
   if (absl::Status s = engine.Start(); !s.ok()) return Fail(s);
 
-  api::VaultHandler vault(kv, tokens, core.clock,
+  // Audit devices before anything is served: with one enabled and unusable, nothing may be
+  // served unrecorded.
+  audit::AuditBroker audit_broker(*core.barrier, core.clock, core.random, NodeName());
+  if (absl::Status s = audit_broker.Load(); !s.ok()) return Fail(s);
+  engine.events().AddListener([&audit_broker](const rotation::Event& e) {
+    audit::AuditEntry entry(audit::EntryType::kEvent);
+    entry.time = e.time;
+    entry.operation = e.type;
+    entry.path = e.path;
+    entry.error = e.message;
+    (void)entry.SetString("rotation_id", e.run_id);
+    if (!e.step.empty()) (void)entry.SetString("step", e.step);
+    if (e.attempt > 0) (void)entry.SetInt("attempt", e.attempt);
+    audit_broker.Record(entry, [type = e.type](absl::Status s) {
+      if (!s.ok()) {
+        spdlog::error("audit: rotation event {} was not recorded: {}", type, ToStd(s.message()));
+      }
+    });
+  });
+
+  api::VaultHandler vault(kv, authz, core.clock,
                           api::VaultHandlerOptions{.cluster_id = core.cluster_id});
-  api::RotationHandler rotation(engine, tokens, core.clock);
-  api::SurfaceRouter handler(rotation, vault);
+  api::RotationHandler rotation(engine, authz, core.clock);
+  api::SysAuditHandler sys_audit(audit_broker, authz);
+  http::PrefixRouter handler(vault);
+  handler.Add("/v1/rotation/", rotation);
+  handler.Add("/v1/sys/audit", sys_audit);
+  api::AuditRecorder recorder(audit_broker, tokens);
   KeyringSaver keyring_saver(*core.raw, *core.keyring, core.root_key, core.random,
                              absl::Seconds(10));
   absl::StatusOr<std::unique_ptr<http::Server>> server =
-      http::Server::Create(config->http, handler);
+      http::Server::Create(config->http, handler, &recorder);
   if (!server.ok()) return Fail(server.status());
   (*server)->Start();
 
@@ -319,6 +362,7 @@ int RunServer(const ServerFlags& flags) {
   engine.events().ReleaseWaiters();  // answer long polls before the server stops waiting
   (*server)->Shutdown(absl::Seconds(10));
   engine.Stop();
+  audit_broker.CloseAll();
   keyring_saver.Stop();
   const storage::SqliteStore::GroupCommitStats stats = core.raw->Stats();
   spdlog::info("stopped; storage committed {} batches in {} transactions", stats.batches,

@@ -1,12 +1,14 @@
 #include "audit/broker.h"
 
+#include <spdlog/spdlog.h>
+
 #include <atomic>
 #include <boost/json.hpp>
 
 #include "absl/strings/numbers.h"
+#include "audit/device_keys.h"
 #include "core/status_macros.h"
 #include "core/strings.h"
-#include "audit/device_keys.h"
 
 namespace rekey::audit {
 namespace {
@@ -98,8 +100,8 @@ absl::StatusOr<DeviceConfig> ParseDeviceConfig(std::string name, std::string_vie
     if (!opts->is_object()) return absl::InvalidArgumentError("options must be an object");
     for (const auto& [key, value] : opts->get_object()) {
       // Vault sends every option as a string; accept numbers too.
-      std::string s = value.is_string() ? std::string(value.get_string())
-                      : value.is_int64() ? std::to_string(value.get_int64())
+      std::string s = value.is_string()   ? std::string(value.get_string())
+                      : value.is_int64()  ? std::to_string(value.get_int64())
                       : value.is_uint64() ? std::to_string(value.get_uint64())
                                           : std::string();
       if (key == "file_path" || key == "path") {
@@ -190,18 +192,21 @@ absl::Status AuditBroker::Load() {
       SecureWipe(k->get_string().data(), k->get_string().size());
     }
     if (!keys.ok()) {
-      return absl::DataLossError(rekey::StrCat("stored keys of audit device ", c.name,
-                                               " are malformed"));
-    }
-    absl::StatusOr<std::unique_ptr<AuditLog>> log = OpenLog(c, *keys);
-    if (!log.ok()) {
-      // Fail closed: the server would otherwise serve requests this device should record.
-      return absl::FailedPreconditionError(rekey::StrCat(
-          "audit device ", c.name, " cannot be opened: ", ToStd(log.status().message())));
+      return absl::DataLossError(
+          rekey::StrCat("stored keys of audit device ", c.name, " are malformed"));
     }
     auto device = std::make_shared<Device>();
     device->config = std::move(c);
-    device->log = std::move(*log);
+    device->keys = std::move(*keys);
+    absl::StatusOr<std::unique_ptr<AuditLog>> log = OpenLog(device->config, device->keys);
+    if (log.ok()) {
+      device->log = std::move(*log);
+    } else {
+      // Still enabled: requests fail closed until the device can be opened.
+      spdlog::error("audit device {} cannot be opened: {}; requests fail until it can",
+                    device->config.name, ToStd(log.status().message()));
+      device->next_open = clock_.Now() + absl::Seconds(1);
+    }
     std::unique_lock lock(mu_);
     devices_[device->config.name] = std::move(device);
   }
@@ -234,10 +239,26 @@ absl::Status AuditBroker::Enable(const DeviceConfig& config) {
   RETURN_IF_ERROR(store_.Commit(batch).status());
   auto device = std::make_shared<Device>();
   device->config = config;
+  device->keys = std::move(keys);
   device->log = std::move(log);
   std::unique_lock lock(mu_);
   devices_[config.name] = std::move(device);
   return absl::OkStatus();
+}
+
+std::shared_ptr<AuditLog> AuditBroker::LogOf(Device& device) {
+  std::lock_guard<std::mutex> lock(device.mu);
+  if (device.log != nullptr) return device.log;
+  const absl::Time now = clock_.Now();
+  if (now < device.next_open) return nullptr;
+  absl::StatusOr<std::unique_ptr<AuditLog>> log = OpenLog(device.config, device.keys);
+  if (!log.ok()) {
+    device.next_open = now + absl::Seconds(1);
+    return nullptr;
+  }
+  spdlog::info("audit device {} is open again", device.config.name);
+  device.log = std::move(*log);
+  return device.log;
 }
 
 absl::Status AuditBroker::Disable(std::string_view name) {
@@ -254,7 +275,7 @@ absl::Status AuditBroker::Disable(std::string_view name) {
   storage::WriteBatch batch;
   batch.Delete(rekey::StrCat(kDevicePrefix, name));
   absl::Status removed = store_.Commit(batch).status();
-  (void)device->log->Close();
+  if (std::shared_ptr<AuditLog> log = LogOf(*device); log != nullptr) (void)log->Close();
   return removed;
 }
 
@@ -264,10 +285,17 @@ std::vector<DeviceInfo> AuditBroker::List() const {
   for (const auto& [name, d] : devices_) {
     DeviceInfo info;
     info.config = d->config;
-    info.device_id = d->log->device_id();
-    info.public_key = d->log->PublicKeyBase64();
-    info.head = d->log->Head();
-    info.healthy = d->log->healthy();
+    info.device_id = d->keys.device_id;
+    if (absl::StatusOr<std::string> key = d->keys.PublicKey(); key.ok()) {
+      info.public_key = PublicKeyToBase64(*key);
+    }
+    std::shared_ptr<AuditLog> log;
+    {
+      std::lock_guard<std::mutex> device_lock(d->mu);
+      log = d->log;
+    }
+    info.healthy = log != nullptr && log->healthy();
+    if (log != nullptr) info.head = log->Head();
     out.push_back(std::move(info));
   }
   return out;
@@ -279,6 +307,10 @@ absl::StatusOr<std::string> AuditBroker::Fingerprint(std::string_view device,
   auto it = devices_.find(std::string(device));
   if (it == devices_.end()) {
     return absl::NotFoundError(rekey::StrCat("no audit device \"", device, "\""));
+  }
+  std::lock_guard<std::mutex> device_lock(it->second->mu);
+  if (it->second->log == nullptr) {
+    return absl::UnavailableError(rekey::StrCat("audit device \"", device, "\" is not open"));
   }
   return it->second->log->Fingerprint(value);
 }
@@ -312,15 +344,21 @@ void AuditBroker::Record(const AuditEntry& entry, std::function<void(absl::Statu
   fanout->left = devices.size();
   fanout->summary = Summarize(entry);
   fanout->done = std::move(done);
+  auto one_done = [this, fanout](absl::Status s) {
+    if (s.ok()) fanout->any_ok = true;
+    if (fanout->left.fetch_sub(1) != 1) return;
+    if (fanout->any_ok) Remember(std::move(fanout->summary));
+    fanout->done(fanout->any_ok
+                     ? absl::OkStatus()
+                     : absl::UnavailableError("no audit device could record the request"));
+  };
   for (const std::shared_ptr<Device>& d : devices) {
-    d->log->AppendAsync(entry, [this, fanout, d](absl::Status s) {
-      if (s.ok()) fanout->any_ok = true;
-      if (fanout->left.fetch_sub(1) != 1) return;
-      if (fanout->any_ok) Remember(std::move(fanout->summary));
-      fanout->done(fanout->any_ok ? absl::OkStatus()
-                                  : absl::UnavailableError(
-                                        "no audit device could record the request"));
-    });
+    std::shared_ptr<AuditLog> log = LogOf(*d);
+    if (log == nullptr) {
+      one_done(absl::UnavailableError("audit device is not open"));
+      continue;
+    }
+    log->AppendAsync(entry, [one_done, log](absl::Status s) { one_done(std::move(s)); });
   }
 }
 
@@ -370,12 +408,13 @@ std::vector<EntrySummary> AuditBroker::Recent(uint64_t after, size_t limit) cons
 }
 
 absl::Status AuditBroker::EnableWithSinkForTest(const DeviceConfig& config,
-                                               std::unique_ptr<AuditSink> sink) {
+                                                std::unique_ptr<AuditSink> sink) {
   RETURN_IF_ERROR(ValidateConfig(config));
-  ASSIGN_OR_RETURN(std::unique_ptr<AuditLog> log,
-                   OpenLog(config, DeviceKeys::Generate(random_), std::move(sink)));
+  DeviceKeys keys = DeviceKeys::Generate(random_);
+  ASSIGN_OR_RETURN(std::unique_ptr<AuditLog> log, OpenLog(config, keys, std::move(sink)));
   auto device = std::make_shared<Device>();
   device->config = config;
+  device->keys = std::move(keys);
   device->log = std::move(log);
   std::unique_lock lock(mu_);
   devices_[config.name] = std::move(device);
@@ -389,7 +428,10 @@ void AuditBroker::CloseAll() {
     closed_ = true;
     devices.swap(devices_);
   }
-  for (auto& [name, d] : devices) (void)d->log->Close();
+  for (auto& [name, d] : devices) {
+    std::lock_guard<std::mutex> lock(d->mu);
+    if (d->log != nullptr) (void)d->log->Close();
+  }
 }
 
 }  // namespace rekey::audit

@@ -16,6 +16,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "audit/audit_log.h"
+#include "audit/device_keys.h"
 #include "audit/entry.h"
 #include "audit/file_sink.h"
 #include "core/clock.h"
@@ -64,7 +65,8 @@ class AuditBroker {
   ~AuditBroker();
 
   // Opens every device stored by an earlier Enable. A device whose file cannot be opened is
-  // still listed, unhealthy; it is retried by each later entry.
+  // still listed, unhealthy, and fails every entry (fail-closed) until a retry (at most once a
+  // second, on a later entry) opens it.
   absl::Status Load();
 
   // Validates `config` (kInvalidArgument naming the field), generates the device's keys, opens
@@ -96,8 +98,15 @@ class AuditBroker {
  private:
   struct Device {
     DeviceConfig config;
-    std::unique_ptr<AuditLog> log;
+    DeviceKeys keys;
+    std::mutex mu;
+    // Null while the device cannot be opened (e.g. its filesystem is read-only at startup);
+    // entries then fail on it, and it is reopened at most once a second. Guarded by mu.
+    std::shared_ptr<AuditLog> log;
+    absl::Time next_open = absl::InfinitePast();  // guarded by mu
   };
+  // The device's log, opening it first if needed (and allowed yet); null when it cannot be.
+  std::shared_ptr<AuditLog> LogOf(Device& device);
   // Opens the device's log on `sink`, or on the sink its config names when null.
   absl::StatusOr<std::unique_ptr<AuditLog>> OpenLog(const DeviceConfig& config,
                                                     const DeviceKeys& keys,
@@ -111,7 +120,7 @@ class AuditBroker {
   const std::string node_;
   mutable std::shared_mutex mu_;
   std::map<std::string, std::shared_ptr<Device>> devices_;  // guarded by mu_
-  bool closed_ = false;                                      // guarded by mu_
+  bool closed_ = false;                                     // guarded by mu_
   mutable std::mutex recent_mu_;
   std::deque<EntrySummary> recent_;  // guarded by recent_mu_
   uint64_t recent_seq_ = 0;          // guarded by recent_mu_

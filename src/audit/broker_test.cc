@@ -1,6 +1,9 @@
 // AuditBroker: devices stored and reopened with their chains, fan-out and the fail-closed rule.
 #include "audit/broker.h"
 
+#include <sys/stat.h>
+
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -108,6 +111,30 @@ TEST_F(BrokerTest, OneWorkingDeviceIsEnoughAndNoneFailsClosed) {
   EXPECT_EQ(recent[1].path, "secret/data/three");
 }
 
+TEST_F(BrokerTest, ADeviceThatCannotBeOpenedAtStartFailsClosedUntilItCan) {
+  DeviceConfig config = FileDevice("file");
+  const std::string dir = dir_.File("later");
+  config.path = dir + "/audit.log";
+  ASSERT_EQ(::mkdir(dir.c_str(), 0700), 0);
+  {
+    AuditBroker broker(store_, clock_, random_, "node1");
+    ASSERT_OK(broker.Enable(config));
+  }
+  std::filesystem::remove_all(dir);  // gone while the server is down
+  AuditBroker broker(store_, clock_, random_, "node1");
+  ASSERT_OK(broker.Load());
+  ASSERT_EQ(broker.List().size(), 1u);
+  EXPECT_FALSE(broker.List()[0].healthy);
+  EXPECT_THAT(broker.RecordSync(Request("secret/data/a")),
+              StatusIs(absl::StatusCode::kUnavailable));
+  ASSERT_EQ(::mkdir(dir.c_str(), 0700), 0);
+  EXPECT_THAT(broker.RecordSync(Request("secret/data/b")), StatusIs(absl::StatusCode::kUnavailable))
+      << "reopened more often than once a second";
+  clock_.Advance(absl::Seconds(1));
+  EXPECT_OK(broker.RecordSync(Request("secret/data/c")));
+  EXPECT_TRUE(broker.List()[0].healthy);
+}
+
 TEST_F(BrokerTest, DisableClosesTheChainAndForgetsTheDevice) {
   AuditBroker broker(store_, clock_, random_, "node1");
   const DeviceConfig config = FileDevice("file");
@@ -136,13 +163,15 @@ TEST_F(BrokerTest, FingerprintsUseTheDeviceKey) {
 TEST_F(BrokerTest, DeviceConfigsAreValidated) {
   EXPECT_OK(ParseDeviceConfig("file", R"({"type":"file","options":{"file_path":"/var/log/a"}})"));
   EXPECT_OK(ParseDeviceConfig("out", R"({"type":"stdout"})"));
-  ASSERT_OK_AND_ASSIGN(DeviceConfig c,
-                       ParseDeviceConfig("f", R"({"type":"file","options":{"file_path":"/x",)"
-                                              R"("fsync":"every-batch","max_file_bytes":"1048576"}})"));
+  ASSERT_OK_AND_ASSIGN(
+      DeviceConfig c,
+      ParseDeviceConfig("f", R"({"type":"file","options":{"file_path":"/x",)"
+                             R"("fsync":"every-batch","max_file_bytes":"1048576"}})"));
   EXPECT_EQ(c.fsync, FsyncPolicy::kEveryBatch);
   EXPECT_EQ(c.max_file_bytes, 1048576u);
   for (const char* bad :
-       {R"({"type":"syslog"})", R"({"type":"file"})", R"({"type":"file","options":{"file_path":"rel"}})",
+       {R"({"type":"syslog"})", R"({"type":"file"})",
+        R"({"type":"file","options":{"file_path":"rel"}})",
         R"({"type":"file","options":{"file_path":"/x","fsync":"sometimes"}})",
         R"({"type":"file","options":{"file_path":"/x","colour":"red"}})", "[]", "not json"}) {
     EXPECT_THAT(ParseDeviceConfig("file", bad), StatusIs(absl::StatusCode::kInvalidArgument))

@@ -391,6 +391,16 @@ CapabilitySet PolicySet::CapabilitiesFor(std::string_view path) const {
   return CapabilitySet();
 }
 
+CapabilitySet PolicySet::CapabilitiesForList(std::string_view path) const {
+  if (root_) return CapabilitySet::AllGranting();
+  while (path.starts_with('/')) path.remove_prefix(1);
+  if (path.ends_with('/') && !exact_.contains(ToAbsl(path))) {
+    std::string_view bare = path.substr(0, path.size() - 1);
+    if (auto it = exact_.find(ToAbsl(bare)); it != exact_.end()) return it->second;
+  }
+  return CapabilitiesFor(path);
+}
+
 bool PolicySet::Allows(std::string_view path, Capability c) const {
   if (c == Capability::kDeny) return false;
   CapabilitySet caps = CapabilitiesFor(path);

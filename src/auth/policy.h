@@ -174,9 +174,9 @@ class Policy {
 //     same rule "foo/*" beats the longer "foo/+/ba*" on "foo/x/baz" (surprising, but Vault's).
 //   * If the winning rule holds deny, every capability is denied, sudo included.
 //   * A PolicySet containing Root() grants every capability on every path.
-// Deliberate differences from Vault: '+' never matches an empty segment ("a//b"); and Vault's
-// LIST special cases (an exact or wildcard rule without the trailing '/' also covering a LIST of
-// "path/", VAULT-3825) are not applied: the path is evaluated exactly as given.
+// Deliberate difference from Vault: '+' never matches an empty segment ("a//b").
+// CapabilitiesFor evaluates the path exactly as given; CapabilitiesForList adds Vault's rule for
+// LIST requests (below).
 class PolicySet {
  public:
   PolicySet() = default;  // no policies: denies everything
@@ -188,6 +188,13 @@ class PolicySet {
   // "secret/data/app"; leading '/' are ignored). Empty when no rule matches; exactly {deny} when
   // the winning rule denies; never deny together with other capabilities.
   CapabilitySet CapabilitiesFor(std::string_view path) const;
+
+  // For a LIST request of `path` (Vault sends list paths with a trailing '/', e.g.
+  // "secret/metadata/app/"): as CapabilitiesFor, except that when no exact rule names the path
+  // itself, an exact rule for the path without its trailing '/' applies (Vault's acl.go
+  // AllowOperation: "secret/metadata/app" with ["list"] allows LIST secret/metadata/app/).
+  // Wildcard rules are matched against the path with its '/'.
+  CapabilitySet CapabilitiesForList(std::string_view path) const;
 
   // Whether `c` is granted on `path`: CapabilitiesFor(path) has `c` and not deny. Always false
   // for c == kDeny.

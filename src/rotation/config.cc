@@ -208,14 +208,16 @@ RotationConfig ParseRotationConfig(const json::object& o, const RotatorRegistry&
   r.Str("rotator", config.rotator);
   const Rotator* rotator = nullptr;
   if (config.rotator.empty()) {
-    r.Bad("rotator", rekey::StrCat("is required (one of: ", [&] {
-            std::string names;
-            for (const std::string& n : registry.Names()) {
-              names += names.empty() ? n : rekey::StrCat(", ", n);
-            }
-            return names;
-          }(),
-                                   ")"));
+    r.Bad("rotator", rekey::StrCat(
+                         "is required (one of: ",
+                         [&] {
+                           std::string names;
+                           for (const std::string& n : registry.Names()) {
+                             names += names.empty() ? n : rekey::StrCat(", ", n);
+                           }
+                           return names;
+                         }(),
+                         ")"));
   } else if (rotator = registry.Find(config.rotator); rotator == nullptr) {
     r.Bad("rotator", rekey::StrCat("unknown rotator \"", config.rotator.substr(0, 64), "\""));
   }
@@ -288,8 +290,9 @@ RotationConfig ParseRotationConfig(const json::object& o, const RotatorRegistry&
   if (config.schedule.has_value() && config.grace.has_value()) {
     if (std::optional<absl::Duration> every = MinInterval(*config.schedule);
         every.has_value() && *config.grace >= *every) {
-      problems.push_back(Problem{"grace", rekey::StrCat("must be shorter than the schedule's interval (",
-                                                        FormatScheduleDuration(*every), ")")});
+      problems.push_back(
+          Problem{"grace", rekey::StrCat("must be shorter than the schedule's interval (",
+                                         FormatScheduleDuration(*every), ")")});
     }
   }
   return config;

@@ -3,12 +3,11 @@
 #ifndef REKEY_ROTATION_CONFIG_H_
 #define REKEY_ROTATION_CONFIG_H_
 
+#include <boost/json/object.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <boost/json/object.hpp>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -54,8 +53,8 @@ struct RotationConfig {
 // JSON: "schedule", "retry.max_attempts", "params.url", ...); the result is meaningful only when
 // `problems` stayed empty. Rotator params are checked by the rotator named in "rotator",
 // looked up in `registry`.
-RotationConfig ParseRotationConfig(const boost::json::object& json,
-                                   const RotatorRegistry& registry, std::vector<Problem>& problems);
+RotationConfig ParseRotationConfig(const boost::json::object& json, const RotatorRegistry& registry,
+                                   std::vector<Problem>& problems);
 // The JSON form; ParseRotationConfig(ToJson(c)) gives back `c`.
 boost::json::object ToJson(const RotationConfig& config);
 

@@ -217,7 +217,8 @@ absl::Status RotationEngine::Start() {
       const std::string path = record.key.substr(sizeof(kStatePrefix) - 1);
       absl::StatusOr<SecretState> state = DecodeState(record.value.Reveal());
       if (!state.ok()) {
-        spdlog::error("rotation state of {} is unreadable: {}", path, ToStd(state.status().message()));
+        spdlog::error("rotation state of {} is unreadable: {}", path,
+                      ToStd(state.status().message()));
         continue;
       }
       if (!state->active_run.empty()) {
@@ -269,7 +270,8 @@ absl::StatusOr<RotationConfig> RotationEngine::GetConfig(std::string_view path) 
   json::value v = json::parse(
       json::string_view(record->value.Reveal().data(), record->value.Reveal().size()), ec);
   if (ec || !v.is_object()) {
-    return absl::DataLossError(rekey::StrCat("stored rotation config of \"", path, "\" is malformed"));
+    return absl::DataLossError(
+        rekey::StrCat("stored rotation config of \"", path, "\" is malformed"));
   }
   std::vector<Problem> problems;
   RotationConfig config = ParseRotationConfig(v.get_object(), registry_, problems);
@@ -289,8 +291,8 @@ absl::Status RotationEngine::SetConfig(std::string_view path, const json::object
   RotationConfig config = ParseRotationConfig(json, registry_, problems);
   if (problems_out != nullptr) *problems_out = problems;
   if (!problems.empty()) {
-    return absl::InvalidArgumentError(rekey::StrCat("invalid rotation config for \"", path,
-                                                    "\": ", JoinProblems(problems)));
+    return absl::InvalidArgumentError(
+        rekey::StrCat("invalid rotation config for \"", path, "\": ", JoinProblems(problems)));
   }
   std::lock_guard<std::mutex> lock(StateLock(path));
   ASSIGN_OR_RETURN(std::optional<SecretState> state, LoadState(path));
@@ -319,9 +321,9 @@ absl::Status RotationEngine::DeleteConfig(std::string_view path) {
   }
   ASSIGN_OR_RETURN(std::optional<SecretState> state, LoadState(path));
   if (state.has_value() && !state->active_run.empty()) {
-    return absl::FailedPreconditionError(rekey::StrCat(
-        "a rotation of \"", path, "\" is in progress (run ", state->active_run,
-        "); remove the config after it ends"));
+    return absl::FailedPreconditionError(rekey::StrCat("a rotation of \"", path,
+                                                       "\" is in progress (run ", state->active_run,
+                                                       "); remove the config after it ends"));
   }
   storage::WriteBatch batch;
   batch.Delete(ConfigKey(path));
@@ -407,9 +409,9 @@ absl::StatusOr<Run> RotationEngine::Rotate(std::string_view path, const RotateOp
       }
       std::string phase =
           active.has_value() ? std::string(PhaseName(active->phase)) : std::string("unknown");
-      return absl::FailedPreconditionError(rekey::StrCat(
-          "a rotation of \"", path, "\" is already in progress (run ", state.active_run,
-          ", phase ", phase, ")"));
+      return absl::FailedPreconditionError(rekey::StrCat("a rotation of \"", path,
+                                                         "\" is already in progress (run ",
+                                                         state.active_run, ", phase ", phase, ")"));
     }
     absl::StatusOr<secrets::SecretMetadata> meta = kv_.GetMetadata(path);
     if (!meta.ok() && meta.status().code() != absl::StatusCode::kNotFound) return meta.status();
@@ -427,8 +429,8 @@ absl::StatusOr<Run> RotationEngine::Rotate(std::string_view path, const RotateOp
         run.old_version_id = it->second.id;
       }
     }
-    run.grace = options.incident ? absl::ZeroDuration()
-                                 : config.grace.value_or(options_.default_grace);
+    run.grace =
+        options.incident ? absl::ZeroDuration() : config.grace.value_or(options_.default_grace);
     run.created = now;
     run.updated = now;
     JournalAhead(run);  // the create phase starts with this commit
@@ -436,10 +438,10 @@ absl::StatusOr<Run> RotationEngine::Rotate(std::string_view path, const RotateOp
     state.active_run = run.id;
     state.last_attempt = now;
     state.last_run = run.id;
-    RETURN_IF_ERROR(Save(run, &state,
-                         {MakeEvent(run, "rotation.started",
-                                    rekey::StrCat("trigger ", run.trigger, ", rotator ",
-                                                  config.rotator))}));
+    RETURN_IF_ERROR(
+        Save(run, &state,
+             {MakeEvent(run, "rotation.started",
+                        rekey::StrCat("trigger ", run.trigger, ", rotator ", config.rotator))}));
   }
   due_.Remove(path);
   {
@@ -461,7 +463,8 @@ absl::StatusOr<DryRunReport> RotationEngine::DryRun(std::string_view path) {
   json::value v = json::parse(
       json::string_view(record->value.Reveal().data(), record->value.Reveal().size()), ec);
   if (ec || !v.is_object()) {
-    return absl::DataLossError(rekey::StrCat("stored rotation config of \"", path, "\" is malformed"));
+    return absl::DataLossError(
+        rekey::StrCat("stored rotation config of \"", path, "\" is malformed"));
   }
   RotationConfig config = ParseRotationConfig(v.get_object(), registry_, report.problems);
   Rotator* rotator = registry_.Find(config.rotator);
@@ -493,15 +496,16 @@ absl::StatusOr<DryRunReport> RotationEngine::DryRun(std::string_view path) {
                                       " rotator and label it pending"));
   report.plan.push_back("set it on the target, keeping the current value valid");
   report.plan.push_back("test the new value on the target");
-  report.plan.push_back(current == 0 ? std::string("make it current")
-                                     : rekey::StrCat("make it current; version ", current,
-                                                     " becomes previous"));
+  report.plan.push_back(
+      current == 0 ? std::string("make it current")
+                   : rekey::StrCat("make it current; version ", current, " becomes previous"));
   if (current != 0) {
     report.plan.push_back(rekey::StrCat("after a grace period of ", FormatScheduleDuration(grace),
                                         ", revoke version ", current, " on the target"));
   }
   report.plan.push_back(rekey::StrCat("on failure: roll back and retry up to ",
-                                      config.retry.max_attempts, " attempt(s), each with a new value"));
+                                      config.retry.max_attempts,
+                                      " attempt(s), each with a new value"));
   return report;
 }
 
@@ -544,7 +548,8 @@ absl::StatusOr<Run> RotationEngine::GetRun(std::string_view path, std::string_vi
   RETURN_IF_ERROR(secrets::ValidateSecretPath(path));
   ASSIGN_OR_RETURN(std::optional<Run> run, LoadRun(path, run_id));
   if (!run.has_value()) {
-    return absl::NotFoundError(rekey::StrCat("no run ", run_id.substr(0, 64), " for \"", path, "\""));
+    return absl::NotFoundError(
+        rekey::StrCat("no run ", run_id.substr(0, 64), " for \"", path, "\""));
   }
   return std::move(*run);
 }
@@ -642,10 +647,10 @@ void RotationEngine::Tick() {
         Run stub;
         stub.path = path;
         stub.phase = Phase::kDone;
-        Event e = MakeEvent(stub, "secret.overdue",
-                            rekey::StrCat("missed the rotation window after ",
-                                          FormatUtc(decision.due), "; next due ",
-                                          FormatUtc(decision.next_due)));
+        Event e =
+            MakeEvent(stub, "secret.overdue",
+                      rekey::StrCat("missed the rotation window after ", FormatUtc(decision.due),
+                                    "; next due ", FormatUtc(decision.next_due)));
         e.attempt = 0;
         storage::WriteBatch batch;
         batch.Put(StateKey(path), SecretBytes(EncodeState(s)));
@@ -781,19 +786,19 @@ void RotationEngine::Advance(const std::string& path) {
     // The new value is current already; only revoking is left, and nothing can do it.
     run.phase = Phase::kDone;
     run.outcome = Outcome::kSucceeded;
-    run.error = rekey::StrCat("revoke skipped: ",
-                              config.ok() ? "rotator not available"
-                                          : std::string(config.status().message()),
-                              "; the previous value may still be valid on the target");
+    run.error = rekey::StrCat(
+        "revoke skipped: ",
+        config.ok() ? "rotator not available" : std::string(config.status().message()),
+        "; the previous value may still be valid on the target");
     ahead = false;
     if (!Persist(run)) return;
   } else if (rotator == nullptr && run.phase != Phase::kRollback && run.phase != Phase::kDone) {
     // Without a usable config we cannot go forward: undo what we can.
-    BeginRollback(run,
-                  rekey::StrCat("cannot continue: ",
-                                config.ok() ? "rotator not available"
-                                            : std::string(config.status().message())),
-                  /*abandon=*/true);
+    BeginRollback(
+        run,
+        rekey::StrCat("cannot continue: ", config.ok() ? "rotator not available"
+                                                       : std::string(config.status().message())),
+        /*abandon=*/true);
     ahead = JournalAhead(run);
     if (!Persist(run)) return;
   }
@@ -812,8 +817,8 @@ void RotationEngine::BeginRollback(Run& run, std::string error, bool abandon) {
   run.started = false;
 }
 
-bool RotationEngine::StepOnce(Run& run, const RotationConfig* config, Rotator* rotator,
-                              bool& ahead, std::vector<Event>& carry) {
+bool RotationEngine::StepOnce(Run& run, const RotationConfig* config, Rotator* rotator, bool& ahead,
+                              std::vector<Event>& carry) {
   const absl::Time now = clock_.Now();
   if (run.Waiting()) {
     if (run.WakeAt() > now) {
@@ -852,9 +857,9 @@ bool RotationEngine::StepOnce(Run& run, const RotationConfig* config, Rotator* r
       }
       if (interrupted >= options_.max_interruptions && run.phase != Phase::kRollback &&
           run.phase != Phase::kRevoke && run.phase != Phase::kFinish) {
-        BeginRollback(run, rekey::StrCat(PhaseName(run.phase), " was interrupted ", interrupted,
-                                         " times"),
-                      /*abandon=*/false);
+        BeginRollback(
+            run, rekey::StrCat(PhaseName(run.phase), " was interrupted ", interrupted, " times"),
+            /*abandon=*/false);
         run.attempt = run.max_attempts;  // no retry of a phase that crashes the server
         ahead = JournalAhead(run);
         return Persist(run);
@@ -924,8 +929,8 @@ bool RotationEngine::StepOnce(Run& run, const RotationConfig* config, Rotator* r
         if (!written.ok()) {
           step_done(written.status());
           // A check-and-set failure means someone wrote the secret meanwhile.
-          const bool lost_race = value.ok() && written.status().code() ==
-                                                   absl::StatusCode::kFailedPrecondition;
+          const bool lost_race =
+              value.ok() && written.status().code() == absl::StatusCode::kFailedPrecondition;
           BeginRollback(run, ErrorText(written.status()), lost_race);
           events.push_back(MakeEvent(run, lost_race ? "rotation.abandoned" : "rotation.step_failed",
                                      ErrorText(written.status())));
@@ -1029,9 +1034,9 @@ bool RotationEngine::StepOnce(Run& run, const RotationConfig* config, Rotator* r
       if (failures < std::max(run.max_attempts, 1)) {
         run.phase = Phase::kGrace;
         run.revoke_at = clock_.Now() + config->retry.backoff * (1 << std::min(failures - 1, 10));
-        events.push_back(MakeEvent(run, "rotation.revoke_failed",
-                                   rekey::StrCat(ErrorText(status), "; retrying at ",
-                                                 FormatUtc(run.revoke_at))));
+        events.push_back(MakeEvent(
+            run, "rotation.revoke_failed",
+            rekey::StrCat(ErrorText(status), "; retrying at ", FormatUtc(run.revoke_at))));
       } else {
         run.phase = Phase::kDone;
         run.outcome = Outcome::kSucceeded;
@@ -1066,10 +1071,10 @@ bool RotationEngine::StepOnce(Run& run, const RotationConfig* config, Rotator* r
         backoff = std::min(backoff, config->retry.max_backoff);
         run.phase = Phase::kRetryWait;
         run.retry_at = clock_.Now() + backoff;
-        events.push_back(MakeEvent(run, "rotation.retry_scheduled",
-                                   rekey::StrCat("attempt ", run.attempt + 1, " of ",
-                                                 run.max_attempts, " at ",
-                                                 FormatUtc(run.retry_at), " with a new value")));
+        events.push_back(
+            MakeEvent(run, "rotation.retry_scheduled",
+                      rekey::StrCat("attempt ", run.attempt + 1, " of ", run.max_attempts, " at ",
+                                    FormatUtc(run.retry_at), " with a new value")));
       } else {
         run.phase = Phase::kDone;
         run.outcome = Outcome::kFailed;
@@ -1118,12 +1123,11 @@ void RotationEngine::Finish(Run& run, const RotationConfig* config, std::vector<
   }
   Run shown = run;
   shown.phase = Phase::kDone;
-  events.push_back(MakeEvent(
-      shown, type,
-      run.outcome == Outcome::kSucceeded
-          ? rekey::StrCat("version ", run.pending_version, " is current after ", run.attempt,
-                          " attempt(s)")
-          : run.error));
+  events.push_back(MakeEvent(shown, type,
+                             run.outcome == Outcome::kSucceeded
+                                 ? rekey::StrCat("version ", run.pending_version,
+                                                 " is current after ", run.attempt, " attempt(s)")
+                                 : run.error));
   absl::Time next_due = absl::InfiniteFuture();
   bool incident_queued = false;
   {
@@ -1159,7 +1163,8 @@ void RotationEngine::Finish(Run& run, const RotationConfig* config, std::vector<
     incident_queued = s.incident_queued;
     if (!Save(run, &s, std::move(events)).ok()) return;
   }
-  if (config != nullptr && next_due != absl::InfiniteFuture()) Schedule(run.path, *config, next_due);
+  if (config != nullptr && next_due != absl::InfiniteFuture())
+    Schedule(run.path, *config, next_due);
   TrimRuns(run.path);
   if (incident_queued) {
     absl::StatusOr<Run> next =

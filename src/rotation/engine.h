@@ -40,7 +40,7 @@ struct CrashPointForTest {
 };
 
 struct EngineOptions {
-  absl::Duration default_grace = absl::Hours(1);    // for configs without `grace`
+  absl::Duration default_grace = absl::Hours(1);     // for configs without `grace`
   absl::Duration failure_cooldown = absl::Hours(1);  // a failed secret is retried after this
   absl::Duration step_timeout = absl::Minutes(2);    // the deadline rotators get per step
   int workers = 4;  // threads running steps; 0 = only RunUntilIdle() runs them (tests)
@@ -158,8 +158,7 @@ class RotationEngine {
   // Ends the run with its outcome: state, next due time, `events` and the outcome's event in
   // one commit, then trims old runs.
   void Finish(Run& run, const RotationConfig* config, std::vector<Event> events);
-  absl::Time NextDue(std::string_view path, const RotationConfig& config,
-                     const SecretState& state);
+  absl::Time NextDue(std::string_view path, const RotationConfig& config, const SecretState& state);
   void Schedule(std::string_view path, const RotationConfig& config, absl::Time due);
   void MaybeCrash(const Run& run, bool after_effect) const;
   void TrimRuns(std::string_view path);
@@ -178,12 +177,12 @@ class RotationEngine {
 
   std::array<std::mutex, 256> state_locks_;
   std::mutex mu_;
-  std::condition_variable cv_;            // workers wait here for queue_
-  std::condition_variable scheduler_cv_;  // the scheduler thread waits here between ticks
-  std::deque<std::string> queue_;              // paths with runnable work; guarded by mu_
-  absl::flat_hash_set<std::string> queued_;    // in queue_ or running; guarded by mu_
-  absl::flat_hash_set<std::string> again_;     // re-run after the current Advance; by mu_
-  bool stopping_ = false;                      // guarded by mu_
+  std::condition_variable cv_;               // workers wait here for queue_
+  std::condition_variable scheduler_cv_;     // the scheduler thread waits here between ticks
+  std::deque<std::string> queue_;            // paths with runnable work; guarded by mu_
+  absl::flat_hash_set<std::string> queued_;  // in queue_ or running; guarded by mu_
+  absl::flat_hash_set<std::string> again_;   // re-run after the current Advance; by mu_
+  bool stopping_ = false;                    // guarded by mu_
   // Runs whose current phase this process journaled as started and has not run yet; by mu_.
   absl::flat_hash_set<std::string> journaled_ahead_;
   std::vector<std::thread> threads_;

@@ -20,11 +20,11 @@ namespace {
 
 namespace json = boost::json;
 using ::rekey::rotation::testing::FaultRotator;
+using ::rekey::testing::StatusIs;
 using ::testing::Contains;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
-using ::rekey::testing::StatusIs;
 using RunRecord = ::rekey::rotation::Run;
 
 class NoHttp final : public HttpTransport {
@@ -52,8 +52,8 @@ class EngineTest : public ::testing::Test {
   void NewEngine() {
     engine_.reset();
     kv_ = std::make_unique<secrets::SecretsService>(store_, clock_, random_, "secret");
-    engine_ = std::make_unique<RotationEngine>(store_, *kv_, registry_, clock_, random_, http_,
-                                               options_);
+    engine_ =
+        std::make_unique<RotationEngine>(store_, *kv_, registry_, clock_, random_, http_, options_);
     ASSERT_OK(engine_->Start());
   }
 
@@ -293,8 +293,7 @@ TEST_F(EngineTest, AMissedWindowIsReportedAndWaitsForTheNextOccurrence) {
   ASSERT_OK_AND_ASSIGN(std::vector<SecretStatus> status, engine_->Status("app/db", 0));
   EXPECT_TRUE(status.front().overdue);
   EXPECT_GT(status.front().state.next_due, clock_.Now());
-  EXPECT_EQ(absl::FormatTime("%H:%M", status.front().state.next_due, absl::UTCTimeZone()),
-            "02:00");
+  EXPECT_EQ(absl::FormatTime("%H:%M", status.front().state.next_due, absl::UTCTimeZone()), "02:00");
 }
 
 TEST_F(EngineTest, SecretsOfOneTargetAreSpacedApart) {
@@ -347,10 +346,9 @@ TEST_F(EngineTest, GenericRotatorRegeneratesNamedFieldsAndKeepsTheRest) {
   ASSERT_OK(kv_->Put("api/stripe", SecretBytes(R"j({"api_key":"old","account":"acct_1"})j"), {})
                 .status());
   ASSERT_OK(engine_->SetConfig(
-      "api/stripe",
-      json::parse(R"j({"rotator":"generic","params":{"fields":["api_key"]},)j"
-                  R"j("generator":{"type":"api_key","prefix":"sk_","length":24}})j")
-          .as_object()));
+      "api/stripe", json::parse(R"j({"rotator":"generic","params":{"fields":["api_key"]},)j"
+                                R"j("generator":{"type":"api_key","prefix":"sk_","length":24}})j")
+                        .as_object()));
   ASSERT_OK(engine_->Rotate("api/stripe", {.incident = true}).status());
   engine_->RunUntilIdle();
   ASSERT_OK_AND_ASSIGN(secrets::ReadResult r, kv_->Read("api/stripe", 0));
@@ -400,8 +398,8 @@ class CrashTest : public EngineTest, public ::testing::WithParamInterface<CrashC
 
 TEST_P(CrashTest, ResumesOrRollsBackCleanly) {
   Provision("app/db", kFaultConfig);
-  options_.crash_for_test = CrashPointForTest{GetParam().phase, GetParam().after_effect,
-                                              [] { throw Crash{}; }};
+  options_.crash_for_test =
+      CrashPointForTest{GetParam().phase, GetParam().after_effect, [] { throw Crash{}; }};
   NewEngine();
   ASSERT_OK(engine_->Rotate("app/db", {}).status());
   bool crashed = false;
@@ -540,8 +538,8 @@ TEST(EngineThreadsTest, EveryQueuedRunIsPickedUpByAWorker) {
   constexpr int kRuns = 40;
   for (int i = 0; i < kRuns; ++i) {
     const std::string path = rekey::StrCat("app/k", i);
-    ASSERT_OK(engine.SetConfig(path, json::parse(R"j({"rotator":"generic","grace":"0s"})j")
-                                         .as_object()));
+    ASSERT_OK(
+        engine.SetConfig(path, json::parse(R"j({"rotator":"generic","grace":"0s"})j").as_object()));
     ASSERT_OK(engine.Rotate(path, {}).status());
   }
   std::unique_lock<std::mutex> lock(mu);

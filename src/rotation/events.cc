@@ -45,8 +45,8 @@ absl::Status EventLog::Load() {
     if (page.empty()) break;
     for (const storage::Record& r : page) {
       boost::system::error_code ec;
-      json::value v = json::parse(
-          json::string_view(r.value.Reveal().data(), r.value.Reveal().size()), ec);
+      json::value v =
+          json::parse(json::string_view(r.value.Reveal().data(), r.value.Reveal().size()), ec);
       if (ec || !v.is_object()) continue;
       const json::object& o = v.get_object();
       Event e;

@@ -4,6 +4,7 @@
 #ifndef REKEY_ROTATION_EVENTS_H_
 #define REKEY_ROTATION_EVENTS_H_
 
+#include <boost/json/object.hpp>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -12,8 +13,6 @@
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <boost/json/object.hpp>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
@@ -82,7 +81,7 @@ class EventLog {
   const size_t keep_;
   mutable std::mutex mu_;
   uint64_t next_seq_ = 1;
-  uint64_t published_ = 0;  // every seq <= published_ is settled
+  uint64_t published_ = 0;                            // every seq <= published_ is settled
   std::map<uint64_t, std::optional<Event>> settled_;  // > published_; nullopt = cancelled
   std::deque<Event> window_;                          // the last `keep_` published events
   std::vector<Waiter> waiters_;

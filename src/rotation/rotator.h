@@ -4,14 +4,13 @@
 #ifndef REKEY_ROTATION_ROTATOR_H_
 #define REKEY_ROTATION_ROTATOR_H_
 
+#include <boost/json/object.hpp>
 #include <map>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
-
-#include <boost/json/object.hpp>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"

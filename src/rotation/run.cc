@@ -10,9 +10,11 @@ namespace {
 namespace json = boost::json;
 
 constexpr std::pair<Phase, std::string_view> kPhases[] = {
-    {Phase::kCreate, "create"}, {Phase::kSet, "set"},         {Phase::kTest, "test"},
-    {Phase::kFinish, "finish"}, {Phase::kGrace, "grace"},     {Phase::kRevoke, "revoke"},
-    {Phase::kRollback, "rollback"}, {Phase::kRetryWait, "retry_wait"}, {Phase::kDone, "done"},
+    {Phase::kCreate, "create"},     {Phase::kSet, "set"},
+    {Phase::kTest, "test"},         {Phase::kFinish, "finish"},
+    {Phase::kGrace, "grace"},       {Phase::kRevoke, "revoke"},
+    {Phase::kRollback, "rollback"}, {Phase::kRetryWait, "retry_wait"},
+    {Phase::kDone, "done"},
 };
 constexpr std::pair<Outcome, std::string_view> kOutcomes[] = {
     {Outcome::kNone, ""},
@@ -104,8 +106,8 @@ json::object RunToJson(const Run& run) {
   o["revoke_at"] = TimeJson(run.revoke_at);
   o["retry_at"] = TimeJson(run.retry_at);
   o["finished"] = TimeJson(run.finished);
-  o["outcome"] = run.outcome == Outcome::kNone ? json::value(nullptr)
-                                               : json::value(OutcomeName(run.outcome));
+  o["outcome"] =
+      run.outcome == Outcome::kNone ? json::value(nullptr) : json::value(OutcomeName(run.outcome));
   o["abandon"] = run.abandon;
   o["error"] = run.error;
   json::object state;

@@ -3,13 +3,12 @@
 #ifndef REKEY_ROTATION_RUN_H_
 #define REKEY_ROTATION_RUN_H_
 
+#include <boost/json/object.hpp>
 #include <cstdint>
 #include <map>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <boost/json/object.hpp>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -24,7 +23,7 @@ enum class Phase {
   kSet,
   kTest,
   kFinish,
-  kGrace,      // waiting until revoke_at
+  kGrace,  // waiting until revoke_at
   kRevoke,
   kRollback,
   kRetryWait,  // waiting until retry_at, then kCreate with attempt + 1
@@ -46,10 +45,10 @@ struct StepRecord {
 };
 
 struct Run {
-  std::string id;       // sortable: creation time in hex, then random
-  std::string path;     // the secret
-  std::string trigger;  // "schedule", "manual", "incident", "due"
-  std::string actor;    // accessor of the token that asked, "scheduler" for schedules
+  std::string id;         // sortable: creation time in hex, then random
+  std::string path;       // the secret
+  std::string trigger;    // "schedule", "manual", "incident", "due"
+  std::string actor;      // accessor of the token that asked, "scheduler" for schedules
   bool incident = false;  // no grace: revoke right after finish
   Phase phase = Phase::kCreate;
   bool started = false;  // the phase's side effect may have begun

@@ -208,8 +208,8 @@ absl::Status SecretsService::BuildVersion(
   if (options.stage_label.has_value()) {
     RETURN_IF_ERROR(ValidateLabel(*options.stage_label));
     if (*options.stage_label == kLabelCurrent || *options.stage_label == kLabelPrevious) {
-      return absl::InvalidArgumentError(rekey::StrCat(
-          "a new version cannot be staged as \"", *options.stage_label, "\""));
+      return absl::InvalidArgumentError(
+          rekey::StrCat("a new version cannot be staged as \"", *options.stage_label, "\""));
     }
   }
   if (options.cas.has_value()) {
@@ -613,8 +613,8 @@ absl::Status SecretsService::Discard(std::string_view path, std::string_view lab
     auto it = meta.versions.find(version);
     if (it == meta.versions.end()) return absl::OkStatus();
     if (meta.CurrentVersion() == version) {
-      return absl::FailedPreconditionError(rekey::StrCat(
-          "version ", version, " of \"", path, "\" is current and cannot be discarded"));
+      return absl::FailedPreconditionError(rekey::StrCat("version ", version, " of \"", path,
+                                                         "\" is current and cannot be discarded"));
     }
     bool changed = false;
     auto at = meta.labels.find(std::string(label));

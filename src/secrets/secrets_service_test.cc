@@ -325,8 +325,8 @@ TEST_F(SecretsServiceTest, StagingAsCurrentOrPreviousIsRejected) {
 
 TEST_F(SecretsServiceTest, PromoteMovesCurrentAndPreviousAndDropsPendingAtOnce) {
   ASSERT_OK(Put("s", R"({"k":"v1"})").status());
-  ASSERT_OK(service_.Put("s", Json(R"({"k":"v2"})"), WriteOptions{.stage_label = "pending"})
-                .status());
+  ASSERT_OK(
+      service_.Put("s", Json(R"({"k":"v2"})"), WriteOptions{.stage_label = "pending"}).status());
   ASSERT_OK(service_.Promote("s", 2, /*expected_current=*/1));
   ASSERT_OK_AND_ASSIGN(SecretMetadata meta, service_.GetMetadata("s"));
   EXPECT_EQ(meta.labels.at("current"), 2u);
@@ -338,23 +338,22 @@ TEST_F(SecretsServiceTest, PromoteMovesCurrentAndPreviousAndDropsPendingAtOnce) 
 
 TEST_F(SecretsServiceTest, PromoteRefusesWhenSomeoneWroteMeanwhile) {
   ASSERT_OK(Put("s", R"({"k":"v1"})").status());
-  ASSERT_OK(service_.Put("s", Json(R"({"k":"v2"})"), WriteOptions{.stage_label = "pending"})
-                .status());
+  ASSERT_OK(
+      service_.Put("s", Json(R"({"k":"v2"})"), WriteOptions{.stage_label = "pending"}).status());
   ASSERT_OK(Put("s", R"({"k":"manual"})").status());  // version 3 becomes current
   EXPECT_THAT(service_.Promote("s", 2, 1), StatusIs(absl::StatusCode::kFailedPrecondition));
 }
 
 TEST_F(SecretsServiceTest, DiscardDropsTheLabelAndTheMaterial) {
   ASSERT_OK(Put("s", R"({"k":"v1"})").status());
-  ASSERT_OK(service_.Put("s", Json(R"({"k":"v2"})"), WriteOptions{.stage_label = "pending"})
-                .status());
+  ASSERT_OK(
+      service_.Put("s", Json(R"({"k":"v2"})"), WriteOptions{.stage_label = "pending"}).status());
   ASSERT_OK(service_.Discard("s", "pending", 2));
   ASSERT_OK_AND_ASSIGN(SecretMetadata meta, service_.GetMetadata("s"));
   EXPECT_EQ(meta.labels.count("pending"), 0u);
   EXPECT_TRUE(meta.versions.at(2).destroyed);
   EXPECT_OK(service_.Discard("s", "pending", 2));
-  EXPECT_THAT(service_.Discard("s", "pending", 1),
-              StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(service_.Discard("s", "pending", 1), StatusIs(absl::StatusCode::kFailedPrecondition));
 }
 
 }  // namespace

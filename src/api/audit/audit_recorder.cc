@@ -3,6 +3,8 @@
 #include <boost/json.hpp>
 
 #include "absl/strings/numbers.h"
+#include "api/authz/route_table.h"
+#include "api/vault/authorize.h"
 #include "api/vault/vault_wire.h"
 #include "core/strings.h"
 
@@ -47,7 +49,7 @@ std::string ErrorOf(const http::Response& res) {
   return text;
 }
 
-http::Response Unrecorded() {
+http::Response NotRecorded() {
   return ErrorResponse(503, "audit: the request could not be recorded by any audit device");
 }
 
@@ -71,8 +73,12 @@ audit::AuditEntry AuditRecorder::EntryFor(const http::Request& req, audit::Entry
   return entry;
 }
 
+// sys/health is not recorded (as in Vault): it needs no token, carries no data, and load
+// balancers probe it constantly.
+static bool IsExempt(const http::Request& req) { return req.path == "/v1/sys/health"; }
+
 void AuditRecorder::BeforeServe(const http::Request& req, Done done) {
-  if (!broker_.enabled()) return done(std::nullopt);
+  if (!broker_.enabled() || IsExempt(req)) return done(std::nullopt);
   audit::AuditEntry entry = EntryFor(req, audit::EntryType::kRequest);
   if (!req.body.empty()) {
     // Declared fields as the allow-list says; anything else only as a fingerprint.
@@ -97,12 +103,12 @@ void AuditRecorder::BeforeServe(const http::Request& req, Done done) {
   }
   broker_.Record(entry, [done = std::move(done)](absl::Status s) {
     if (s.ok()) return done(std::nullopt);
-    done(Unrecorded());
+    done(NotRecorded());
   });
 }
 
 void AuditRecorder::BeforeSend(const http::Request& req, const http::Response& res, Done done) {
-  if (!broker_.enabled()) return done(std::nullopt);
+  if (!broker_.enabled() || IsExempt(req)) return done(std::nullopt);
   audit::AuditEntry entry = EntryFor(req, audit::EntryType::kResponse);
   entry.status = res.status;
   entry.error = ErrorOf(res);
@@ -110,31 +116,36 @@ void AuditRecorder::BeforeSend(const http::Request& req, const http::Response& r
     if (s.ok()) return done(std::nullopt);
     // The request was served but its outcome cannot be recorded: the client must not take it
     // as a success it cannot prove later.
-    done(Unrecorded());
+    done(NotRecorded());
   });
 }
 
-SysAuditHandler::SysAuditHandler(audit::AuditBroker& broker, auth::TokenStore& tokens)
-    : broker_(broker), tokens_(tokens) {}
+SysAuditHandler::SysAuditHandler(audit::AuditBroker& broker, auth::Authorizer& authz)
+    : broker_(broker), authz_(authz) {}
 
 bool SysAuditHandler::MayBlock(const http::Request& req) const {
-  return req.method != "GET" && req.method != "HEAD";
+  if (req.method != "GET" && req.method != "HEAD") return true;
+  std::optional<std::string_view> token = RequestToken(req);
+  return token.has_value() && authz_.MayNeedWrite(*token);  // a limited-use token counts a use
 }
 
 http::Response SysAuditHandler::Handle(http::Request& req) {
   absl::StatusOr<VaultRequest> parsed = ParseVaultRequest(req);
   if (!parsed.ok()) return ErrorFromStatus(parsed.status());
-  std::optional<std::string_view> token = RequestToken(req);
-  if (!token.has_value()) return ErrorResponse(403, "permission denied");
-  absl::StatusOr<auth::TokenEntry> entry = tokens_.Lookup(*token);
-  if (!entry.ok() || !entry->IsRoot()) return ErrorResponse(403, "permission denied");
-  const std::vector<std::string>& segs = parsed->segments;  // v1, sys, audit[-hash], ...
-  const std::string op = parsed->operation == "HEAD" ? "GET" : parsed->operation;
-  if (segs.size() < 3 || segs[1] != "sys") return ErrorResponse(404, "unsupported path");
+  VaultRequest& vreq = *parsed;
+  if (vreq.operation == "HEAD") vreq.operation = "GET";
+  if (vreq.segments.empty() || vreq.segments[0] != "v1") {
+    return ErrorResponse(404, "no handler for this path: the API is under /v1/");
+  }
+  vreq.segments.erase(vreq.segments.begin());  // "sys", "audit"[-hash], ...
+  std::variant<Authorized, http::Response> authorized =
+      AuthorizeRequest(authz_, vreq, Surface::kAudit, AuthorizeOptions{});
+  if (auto* denied = std::get_if<http::Response>(&authorized)) return std::move(*denied);
+  const RouteId route = std::get<Authorized>(authorized).route->id;
+  const std::vector<std::string>& segs = vreq.segments;
+  const std::string& op = vreq.operation;
 
-  if (segs[2] == "audit-hash") {
-    if (segs.size() != 4) return ErrorResponse(404, "unsupported path: sys/audit-hash/<device>");
-    if (op != "POST" && op != "PUT") return ErrorResponse(405, "unsupported operation");
+  if (route == RouteId::kSysAuditHash) {
     boost::system::error_code ec;
     json::value body = json::parse(req.body, ec);
     const json::value* input =
@@ -143,7 +154,7 @@ http::Response SysAuditHandler::Handle(http::Request& req) {
       return ErrorResponse(400, "\"input\" is required and must be a string");
     }
     absl::StatusOr<std::string> hash = broker_.Fingerprint(
-        segs[3], std::string_view(input->get_string().data(), input->get_string().size()));
+        segs[2], std::string_view(input->get_string().data(), input->get_string().size()));
     SecureWipe(body.get_object()["input"].as_string().data(),
                body.get_object()["input"].as_string().size());
     if (!hash.ok()) return ErrorFromStatus(hash.status());
@@ -151,10 +162,7 @@ http::Response SysAuditHandler::Handle(http::Request& req) {
     data["hash"] = *hash;
     return Envelope(req, json::serialize(data));
   }
-  if (segs[2] != "audit") return ErrorResponse(404, "unsupported path");
-
-  if (segs.size() == 3) {
-    if (op != "GET" && op != "LIST") return ErrorResponse(405, "unsupported operation");
+  if (route == RouteId::kSysAuditList) {
     // Vault's shape: {"<name>/": {type, description, options, local, path}}, plus rekey's
     // chain facts: device id, public key, head, health.
     json::object data;
@@ -176,9 +184,9 @@ http::Response SysAuditHandler::Handle(http::Request& req) {
     }
     return Envelope(req, json::serialize(data));
   }
-  if (segs.size() == 4 && segs[3] == "events" && op == "GET") {
+  if (route == RouteId::kSysAuditEvents) {
     uint64_t after = 0;
-    if (auto a = parsed->Query("after"); a.has_value() && !absl::SimpleAtoi(ToAbsl(*a), &after)) {
+    if (auto a = vreq.Query("after"); a.has_value() && !absl::SimpleAtoi(ToAbsl(*a), &after)) {
       return ErrorResponse(400, "after must be a sequence number");
     }
     json::array events;
@@ -202,30 +210,25 @@ http::Response SysAuditHandler::Handle(http::Request& req) {
     data["last_seq"] = last;
     return Envelope(req, json::serialize(data));
   }
-  if (segs.size() == 4) {
-    const std::string& name = segs[3];
-    if (op == "POST" || op == "PUT") {
-      absl::StatusOr<audit::DeviceConfig> config = audit::ParseDeviceConfig(name, req.body);
-      if (!config.ok()) return ErrorFromStatus(config.status());
-      absl::Status enabled = broker_.Enable(*config);
-      if (!enabled.ok()) {
-        return enabled.code() == absl::StatusCode::kAlreadyExists
-                   ? ErrorResponse(400, ToStd(enabled.message()))
-                   : ErrorFromStatus(enabled);
-      }
-      return NoContent();
+  // RouteId::kSysAuditDevice
+  const std::string& name = segs[2];
+  if (op == "DELETE") {
+    absl::Status disabled = broker_.Disable(name);
+    // Vault answers 204 for an unknown device too.
+    if (!disabled.ok() && disabled.code() != absl::StatusCode::kNotFound) {
+      return ErrorFromStatus(disabled);
     }
-    if (op == "DELETE") {
-      absl::Status disabled = broker_.Disable(name);
-      // Vault answers 204 for an unknown device too.
-      if (!disabled.ok() && disabled.code() != absl::StatusCode::kNotFound) {
-        return ErrorFromStatus(disabled);
-      }
-      return NoContent();
-    }
-    return ErrorResponse(405, "unsupported operation");
+    return NoContent();
   }
-  return ErrorResponse(404, "unsupported path");
+  absl::StatusOr<audit::DeviceConfig> config = audit::ParseDeviceConfig(name, req.body);
+  if (!config.ok()) return ErrorFromStatus(config.status());
+  absl::Status enabled = broker_.Enable(*config);
+  if (!enabled.ok()) {
+    return enabled.code() == absl::StatusCode::kAlreadyExists
+               ? ErrorResponse(400, ToStd(enabled.message()))
+               : ErrorFromStatus(enabled);
+  }
+  return NoContent();
 }
 
 }  // namespace rekey::api

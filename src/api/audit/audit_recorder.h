@@ -7,6 +7,7 @@
 
 #include "api/http/message.h"
 #include "audit/broker.h"
+#include "auth/authorizer.h"
 #include "auth/token_store.h"
 
 namespace rekey::api {
@@ -27,48 +28,17 @@ class AuditRecorder final : public http::Recorder {
   auth::TokenStore& tokens_;
 };
 
-// Thread-safe. Root tokens only (the sudo paths of Vault's sys/audit).
+// Thread-safe. Authorized through the route table (sys/audit paths need sudo, as in Vault).
 class SysAuditHandler final : public http::Handler {
  public:
-  SysAuditHandler(audit::AuditBroker& broker, auth::TokenStore& tokens);
+  // Both must outlive the handler.
+  SysAuditHandler(audit::AuditBroker& broker, auth::Authorizer& authz);
   bool MayBlock(const http::Request& req) const override;
   http::Response Handle(http::Request& req) override;
 
  private:
   audit::AuditBroker& broker_;
-  auth::TokenStore& tokens_;
-};
-
-// Routes each request to the handler of the longest matching path prefix, else `fallback`.
-class PrefixRouter final : public http::Handler {
- public:
-  explicit PrefixRouter(http::Handler& fallback) : fallback_(fallback) {}
-  // `prefix` is matched against the raw path, e.g. "/v1/sys/audit".
-  void Add(std::string prefix, http::Handler& handler) {
-    routes_.emplace_back(std::move(prefix), &handler);
-  }
-  bool MayBlock(const http::Request& req) const override { return Pick(req).MayBlock(req); }
-  http::Response Handle(http::Request& req) override { return Pick(req).Handle(req); }
-  bool HandleAsync(http::Request& req, http::Responder respond) override {
-    return Pick(req).HandleAsync(req, std::move(respond));
-  }
-
- private:
-  http::Handler& Pick(const http::Request& req) const {
-    http::Handler* best = &fallback_;
-    size_t best_len = 0;
-    for (const auto& [prefix, handler] : routes_) {
-      if (prefix.size() > best_len && req.path.rfind(prefix, 0) == 0 &&
-          (req.path.size() == prefix.size() || req.path[prefix.size()] == '/' ||
-           req.path[prefix.size()] == '-' || prefix.back() == '/')) {
-        best = handler;
-        best_len = prefix.size();
-      }
-    }
-    return *best;
-  }
-  http::Handler& fallback_;
-  std::vector<std::pair<std::string, http::Handler*>> routes_;
+  auth::Authorizer& authz_;
 };
 
 }  // namespace rekey::api

@@ -316,7 +316,7 @@ struct Server::Impl {
   // contexts may destroy sessions, which unregister under `mu` and use `ssl`.
   const ServerOptions options;
   Handler& handler;
-  Recorder* const recorder;  // null: requests are not recorded
+  Recorder* const recorder;                 // null: requests are not recorded
   std::unique_ptr<asio::ssl::context> ssl;  // null: plain HTTP
 
   std::mutex mu;
@@ -737,7 +737,7 @@ class Session final : public SessionBase {
         std::lock_guard lock(gate->mu);
         if (gate->open) {
           asio::post(executor, [slot, answer = std::move(answer)]() mutable {
-            std::move(**slot)(std::move(answer));
+            std::move (**slot)(std::move(answer));
           });
         }
         --gate->in_flight;

@@ -1,9 +1,12 @@
 #include "api/rotation/rotation_handler.h"
 
 #include <boost/json.hpp>
+#include <variant>
 
 #include "absl/strings/numbers.h"
+#include "api/authz/route_table.h"
 #include "api/http/status_http.h"
+#include "api/vault/authorize.h"
 #include "api/vault/vault_wire.h"
 #include "core/status_macros.h"
 #include "core/strings.h"
@@ -134,43 +137,48 @@ json::object EventsJson(const std::vector<rotation::Event>& events, uint64_t aft
 
 }  // namespace
 
-RotationHandler::RotationHandler(rotation::RotationEngine& engine, auth::TokenStore& tokens,
+RotationHandler::RotationHandler(rotation::RotationEngine& engine, auth::Authorizer& authz,
                                  const Clock& clock)
-    : engine_(engine), tokens_(tokens), clock_(clock) {}
+    : engine_(engine), authz_(authz), clock_(clock) {}
 
 bool RotationHandler::MayBlock(const http::Request& req) const {
-  return !(req.method == "GET" || req.method == "HEAD");
+  if (!(req.method == "GET" || req.method == "HEAD")) return true;
+  // A limited-use token writes its use count.
+  std::optional<std::string_view> token = RequestToken(req);
+  return token.has_value() && authz_.MayNeedWrite(*token);
 }
 
 http::Response RotationHandler::Handle(http::Request& req) {
   absl::StatusOr<VaultRequest> parsed = ParseVaultRequest(req);
   if (!parsed.ok()) return ErrorFromStatus(parsed.status());
   VaultRequest& vreq = *parsed;
-  std::optional<std::string_view> token = RequestToken(req);
-  if (!token.has_value()) return ErrorResponse(403, "permission denied");
-  absl::StatusOr<auth::TokenEntry> entry = tokens_.Lookup(*token);
-  if (!entry.ok()) {
-    return entry.status().code() == absl::StatusCode::kPermissionDenied
-               ? ErrorResponse(403, "permission denied")
-               : ErrorFromStatus(entry.status());
+  if (vreq.operation == "HEAD") vreq.operation = "GET";
+  if (vreq.segments.empty() || vreq.segments[0] != "v1") {
+    return ErrorResponse(404, "no handler for this path: the API is under /v1/");
   }
-  const std::string actor = entry->accessor;
-  const auto& segs = vreq.segments;  // "v1", "rotation", kind, path...
-  const std::string& op = vreq.operation == "HEAD" ? std::string("GET") : vreq.operation;
-  const std::string kind = segs.size() > 2 ? segs[2] : "";
-  const std::string path = segs.size() > 3 ? vreq.JoinFrom(3) : "";
+  vreq.segments.erase(vreq.segments.begin());  // "rotation", kind, path...
+  std::variant<Authorized, http::Response> authorized =
+      AuthorizeRequest(authz_, vreq, Surface::kRotation, AuthorizeOptions{});
+  if (auto* denied = std::get_if<http::Response>(&authorized)) return std::move(*denied);
+  const RouteId route = std::get<Authorized>(authorized).route->id;
+  const std::string actor = std::get<Authorized>(authorized).principal.token.accessor;
+  const auto& segs = vreq.segments;
+  const std::string& op = vreq.operation;
+  const std::string kind = segs.size() > 1 ? segs[1] : "";
+  const std::string path = segs.size() > 2 ? vreq.JoinFrom(2) : "";
   auto unsupported = [&] {
-    return ErrorResponse(405, rekey::StrCat("unsupported operation ", op.substr(0, 16), " on /v1/rotation/",
-                                            kind));
+    return ErrorResponse(
+        405, rekey::StrCat("unsupported operation ", op.substr(0, 16), " on /v1/rotation/", kind));
   };
   auto need_path = [&]() -> std::optional<http::Response> {
     if (path.empty()) {
-      return ErrorResponse(400, rekey::StrCat("missing secret path: /v1/rotation/", kind, "/<path>"));
+      return ErrorResponse(400,
+                           rekey::StrCat("missing secret path: /v1/rotation/", kind, "/<path>"));
     }
     return std::nullopt;
   };
 
-  if (kind == "config") {
+  if (route == RouteId::kRotationConfig) {
     if (auto bad = need_path(); bad.has_value()) return *bad;
     if (op == "GET") {
       absl::StatusOr<rotation::RotationConfig> config = engine_.GetConfig(path);
@@ -187,7 +195,8 @@ http::Response RotationHandler::Handle(http::Request& req) {
         json::object out;
         json::array errors;
         for (const Problem& p : problems) {
-          errors.emplace_back(p.field.empty() ? p.message : rekey::StrCat(p.field, ": ", p.message));
+          errors.emplace_back(p.field.empty() ? p.message
+                                              : rekey::StrCat(p.field, ": ", p.message));
         }
         out["errors"] = std::move(errors);
         http::Response res;
@@ -205,7 +214,7 @@ http::Response RotationHandler::Handle(http::Request& req) {
     return unsupported();
   }
 
-  if (kind == "rotate") {
+  if (route == RouteId::kRotationRotate) {
     if (auto bad = need_path(); bad.has_value()) return *bad;
     if (op != "POST" && op != "PUT") return unsupported();
     absl::StatusOr<json::object> body = BodyObject(req);
@@ -214,8 +223,9 @@ http::Response RotationHandler::Handle(http::Request& req) {
     bool incident = false;
     for (const auto& [key, value] : *body) {
       if (key != "dry_run" && key != "incident") {
-        return ErrorResponse(400, rekey::StrCat("unknown field \"", std::string_view(key).substr(0, 64),
-                                                "\" (expected dry_run, incident)"));
+        return ErrorResponse(400,
+                             rekey::StrCat("unknown field \"", std::string_view(key).substr(0, 64),
+                                           "\" (expected dry_run, incident)"));
       }
     }
     if (!BoolField(*body, "dry_run", dry_run) || !BoolField(*body, "incident", incident)) {
@@ -242,7 +252,7 @@ http::Response RotationHandler::Handle(http::Request& req) {
     return Data(req, rotation::RunToJson(*run));
   }
 
-  if (kind == "due" && path.empty()) {
+  if (route == RouteId::kRotationDue) {
     if (op != "POST" && op != "PUT") return unsupported();
     absl::StatusOr<std::vector<rotation::Run>> runs = engine_.RotateDue(actor);
     if (!runs.ok()) return RotationError(runs.status());
@@ -253,7 +263,7 @@ http::Response RotationHandler::Handle(http::Request& req) {
     return Data(req, data);
   }
 
-  if (kind == "runs") {
+  if (route == RouteId::kRotationRuns) {
     if (auto bad = need_path(); bad.has_value()) return *bad;
     if (op != "GET") return unsupported();
     json::array list;
@@ -273,7 +283,7 @@ http::Response RotationHandler::Handle(http::Request& req) {
     return Data(req, data);
   }
 
-  if (kind == "status" && path.empty()) {
+  if (route == RouteId::kRotationStatus) {
     if (op != "GET") return unsupported();
     std::string prefix(vreq.Query("prefix").value_or(""));
     absl::StatusOr<size_t> limit = LimitOf(vreq, 1000);
@@ -287,15 +297,16 @@ http::Response RotationHandler::Handle(http::Request& req) {
     return Data(req, data);
   }
 
-  if (kind == "events" && path.empty()) {
+  if (route == RouteId::kRotationEvents) {
     if (op != "GET") return unsupported();
     absl::StatusOr<EventsQuery> q = ParseEventsQuery(vreq);
     if (!q.ok()) return ErrorFromStatus(q.status());
     return Data(req, EventsJson(engine_.events().Since(q->after, q->limit), q->after));
   }
 
-  return ErrorResponse(404, rekey::StrCat("no handler for route \"", vreq.JoinFrom(1).substr(0, 128),
-                                          "\". route entry not found."));
+  return ErrorResponse(404,
+                       rekey::StrCat("no handler for route \"", vreq.JoinFrom(0).substr(0, 128),
+                                     "\". route entry not found."));
 }
 
 bool RotationHandler::HandleAsync(http::Request& req, http::Responder respond) {
@@ -306,7 +317,13 @@ bool RotationHandler::HandleAsync(http::Request& req, http::Responder respond) {
   absl::StatusOr<EventsQuery> q = ParseEventsQuery(*parsed);
   if (!q.ok() || q->wait <= absl::ZeroDuration()) return false;
   std::optional<std::string_view> token = RequestToken(req);
-  if (!token.has_value() || !tokens_.Lookup(*token).ok()) return false;  // Handle answers 403
+  // Refusals, and limited-use tokens (which write their use count), take Handle().
+  if (!token.has_value() || authz_.MayNeedWrite(*token)) return false;
+  parsed->segments.erase(parsed->segments.begin());  // "v1"
+  std::variant<Authorized, http::Response> authorized =
+      AuthorizeRequest(authz_, *parsed, Surface::kRotation, AuthorizeOptions{});
+  const Authorized* a = std::get_if<Authorized>(&authorized);
+  if (a == nullptr || a->route->id != RouteId::kRotationEvents) return false;
   const http::Request* request = &req;
   const uint64_t after = q->after;
   engine_.events().WaitAsync(

@@ -4,18 +4,21 @@
 #define REKEY_API_ROTATION_ROTATION_HANDLER_H_
 
 #include "api/http/message.h"
-#include "auth/token_store.h"
+#include "auth/authorizer.h"
 #include "core/clock.h"
 #include "rotation/engine.h"
 
 namespace rekey::api {
 
-// Thread-safe. Every route needs a valid token. Reads run inline; writes and rotations on the
-// blocking pool; GET /v1/rotation/events?wait=... long-polls without holding a thread.
+// Thread-safe. Every request is authorized through the route table (api/authz/route_table.h):
+// rotation/config/<path> read/update/delete, rotation/rotate/<path> rotate, rotation/due rotate +
+// sudo, rotation/runs/<path>, rotation/status and rotation/events read. Reads run inline; writes,
+// rotations and requests of limited-use tokens on the blocking pool; GET
+// /v1/rotation/events?wait=... long-polls without holding a thread.
 class RotationHandler final : public http::Handler {
  public:
   // Every reference must outlive the handler.
-  RotationHandler(rotation::RotationEngine& engine, auth::TokenStore& tokens, const Clock& clock);
+  RotationHandler(rotation::RotationEngine& engine, auth::Authorizer& authz, const Clock& clock);
 
   bool MayBlock(const http::Request& req) const override;
   http::Response Handle(http::Request& req) override;
@@ -25,27 +28,8 @@ class RotationHandler final : public http::Handler {
 
  private:
   rotation::RotationEngine& engine_;
-  auth::TokenStore& tokens_;
+  auth::Authorizer& authz_;
   const Clock& clock_;
-};
-
-// Routes requests under /v1/rotation/ to `rotation` and everything else to `fallback`.
-class SurfaceRouter final : public http::Handler {
- public:
-  SurfaceRouter(http::Handler& rotation, http::Handler& fallback)
-      : rotation_(rotation), fallback_(fallback) {}
-  bool MayBlock(const http::Request& req) const override { return Pick(req).MayBlock(req); }
-  http::Response Handle(http::Request& req) override { return Pick(req).Handle(req); }
-  bool HandleAsync(http::Request& req, http::Responder respond) override {
-    return Pick(req).HandleAsync(req, std::move(respond));
-  }
-
- private:
-  http::Handler& Pick(const http::Request& req) const {
-    return req.path.rfind("/v1/rotation/", 0) == 0 ? rotation_ : fallback_;
-  }
-  http::Handler& rotation_;
-  http::Handler& fallback_;
 };
 
 }  // namespace rekey::api

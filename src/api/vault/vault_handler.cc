@@ -1,11 +1,16 @@
 #include "api/vault/vault_handler.h"
 
 #include <boost/json.hpp>
+#include <variant>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "api/authz/route_table.h"
+#include "api/vault/authorize.h"
 #include "api/vault/kv_routes.h"
+#include "api/vault/sys_routes.h"
+#include "api/vault/token_routes.h"
 #include "api/vault/vault_wire.h"
 #include "core/strings.h"
 #include "secrets/model.h"
@@ -15,8 +20,6 @@ namespace {
 
 namespace json = boost::json;
 
-constexpr std::string_view kKvMount = "secret";
-
 bool IsKnownMethod(std::string_view m) {
   return m == "GET" || m == "HEAD" || m == "LIST" || m == "POST" || m == "PUT" || m == "PATCH" ||
          m == "DELETE";
@@ -24,12 +27,67 @@ bool IsKnownMethod(std::string_view m) {
 
 }  // namespace
 
+VaultHandler::VaultHandler(secrets::SecretsService& kv, auth::Authorizer& authz, const Clock& clock,
+                           VaultHandlerOptions options)
+    : kv_(kv), authz_(authz), clock_(clock), options_(std::move(options)) {}
+
 VaultHandler::VaultHandler(secrets::SecretsService& kv, auth::TokenStore& tokens,
                            const Clock& clock, VaultHandlerOptions options)
-    : kv_(kv), tokens_(tokens), clock_(clock), options_(std::move(options)) {}
+    : owned_policies_(std::make_unique<auth::PolicyStore>(tokens.store())),
+      owned_authz_(std::make_unique<auth::Authorizer>(tokens, *owned_policies_)),
+      kv_(kv),
+      authz_(*owned_authz_),
+      clock_(clock),
+      options_(std::move(options)) {}
 
 bool VaultHandler::MayBlock(const http::Request& req) const {
-  return !(req.method == "GET" || req.method == "HEAD" || req.method == "LIST");
+  if (!(req.method == "GET" || req.method == "HEAD" || req.method == "LIST")) return true;
+  // A limited-use token writes its use count.
+  std::optional<std::string_view> token = RequestToken(req);
+  return token.has_value() && authz_.MayNeedWrite(*token);
+}
+
+http::Response VaultHandler::Health(const VaultRequest& vreq) const {
+  int status = 200;
+  if (auto code = vreq.Query("activecode"); code.has_value()) {
+    int parsed_code = 0;
+    if (!absl::SimpleAtoi(ToAbsl(*code), &parsed_code) || parsed_code < 200 || parsed_code > 599) {
+      return ErrorResponse(400, "invalid value for query parameter \"activecode\"");
+    }
+    status = parsed_code;
+  }
+  json::object body;
+  body["initialized"] = true;
+  body["sealed"] = false;
+  body["standby"] = false;
+  body["performance_standby"] = false;
+  body["replication_performance_mode"] = "disabled";
+  body["replication_dr_mode"] = "disabled";
+  body["server_time_utc"] = absl::ToUnixSeconds(clock_.Now());
+  body["version"] = options_.version;
+  body["cluster_name"] = options_.cluster_name;
+  body["cluster_id"] = options_.cluster_id;
+  http::Response res;
+  res.status = status;
+  res.body = json::serialize(body);
+  return res;
+}
+
+AuthorizeOptions VaultHandler::AuthOptions() const {
+  AuthorizeOptions options;
+  // KV v2's existence check (Vault's kv plugin): a secret exists while it has metadata, even
+  // when every version is deleted.
+  options.exists = [this](const Route& route, const VaultRequest& vreq) -> absl::StatusOr<bool> {
+    if (route.id != RouteId::kKvData && route.id != RouteId::kKvMetadata) return false;
+    absl::StatusOr<secrets::SecretMetadata> meta = kv_.GetMetadata(vreq.JoinFrom(2));
+    if (meta.ok()) return true;
+    if (meta.status().code() == absl::StatusCode::kNotFound ||
+        meta.status().code() == absl::StatusCode::kInvalidArgument) {
+      return false;  // an invalid path is refused by the route itself afterwards
+    }
+    return meta.status();
+  };
+  return options;
 }
 
 http::Response VaultHandler::Handle(http::Request& req) {
@@ -44,82 +102,58 @@ http::Response VaultHandler::Handle(http::Request& req) {
     return ErrorResponse(404, "no handler for this path: the API is under /v1/");
   }
   vreq.segments.erase(vreq.segments.begin());
-  const auto& segs = vreq.segments;
 
-  if (segs.size() == 2 && segs[0] == "sys" && segs[1] == "health") {
-    if (vreq.operation != "GET") return ErrorResponse(405, "unsupported operation");
-    int status = 200;
-    if (auto code = vreq.Query("activecode"); code.has_value()) {
-      int parsed_code = 0;
-      if (!absl::SimpleAtoi(ToAbsl(*code), &parsed_code) || parsed_code < 200 ||
-          parsed_code > 599) {
-        return ErrorResponse(400, "invalid value for query parameter \"activecode\"");
-      }
-      status = parsed_code;
-    }
-    json::object body;
-    body["initialized"] = true;
-    body["sealed"] = false;
-    body["standby"] = false;
-    body["performance_standby"] = false;
-    body["replication_performance_mode"] = "disabled";
-    body["replication_dr_mode"] = "disabled";
-    body["server_time_utc"] = absl::ToUnixSeconds(clock_.Now());
-    body["version"] = options_.version;
-    body["cluster_name"] = options_.cluster_name;
-    body["cluster_id"] = options_.cluster_id;
-    http::Response res;
-    res.status = status;
-    res.body = json::serialize(body);
-    return res;
-  }
+  std::variant<Authorized, http::Response> authorized =
+      AuthorizeRequest(authz_, vreq, Surface::kVault, AuthOptions());
+  if (auto* denied = std::get_if<http::Response>(&authorized)) return std::move(*denied);
+  Authorized& a = std::get<Authorized>(authorized);
+  vreq.token = a.principal.token;
 
-  std::optional<std::string_view> token = RequestToken(req);
-  if (!token.has_value()) return ErrorResponse(403, "permission denied");
-  absl::StatusOr<auth::TokenEntry> entry = tokens_.Lookup(*token);
-  if (!entry.ok()) {
-    return entry.status().code() == absl::StatusCode::kPermissionDenied
-               ? ErrorResponse(403, "permission denied")
-               : ErrorFromStatus(entry.status());
+  switch (a.route->id) {
+    case RouteId::kSysHealth:
+      return Health(vreq);
+    case RouteId::kSysCapabilitiesSelf:
+    case RouteId::kSysPoliciesAclList:
+    case RouteId::kSysPoliciesAcl:
+    case RouteId::kSysPolicyList:
+    case RouteId::kSysPolicy:
+      return HandleSysRoute(a.route->id, vreq, a.principal, authz_.policies());
+    case RouteId::kTokenCreate:
+    case RouteId::kTokenCreateOrphan:
+    case RouteId::kTokenLookup:
+    case RouteId::kTokenLookupSelf:
+    case RouteId::kTokenLookupAccessor:
+    case RouteId::kTokenRenew:
+    case RouteId::kTokenRenewSelf:
+    case RouteId::kTokenRenewAccessor:
+    case RouteId::kTokenRevoke:
+    case RouteId::kTokenRevokeSelf:
+    case RouteId::kTokenRevokeAccessor:
+    case RouteId::kTokenRevokeOrphan:
+    case RouteId::kTokenAccessors:
+      return HandleTokenRoute(a.route->id, vreq, a.principal, a.policy_path, authz_.tokens(),
+                              clock_);
+    case RouteId::kKvConfig:
+    case RouteId::kKvData:
+    case RouteId::kKvMetadata:
+    case RouteId::kKvSubkeys:
+    case RouteId::kKvDelete:
+    case RouteId::kKvUndelete:
+    case RouteId::kKvDestroy:
+      return HandleKv(vreq, kv_);
+    case RouteId::kRotationConfig:
+    case RouteId::kRotationRotate:
+    case RouteId::kRotationDue:
+    case RouteId::kRotationRuns:
+    case RouteId::kRotationStatus:
+    case RouteId::kRotationEvents:
+    case RouteId::kSysAuditList:
+    case RouteId::kSysAuditEvents:
+    case RouteId::kSysAuditDevice:
+    case RouteId::kSysAuditHash:
+      break;  // served by RotationHandler / SysAuditHandler; never matched here
   }
-  vreq.token = std::move(*entry);
-
-  if (segs.size() == 3 && segs[0] == "auth" && segs[1] == "token" && segs[2] == "lookup-self") {
-    if (vreq.operation != "GET" && vreq.operation != "POST" && vreq.operation != "PUT") {
-      return ErrorResponse(405, "unsupported operation");
-    }
-    const auth::TokenEntry& t = vreq.token;
-    json::object data;
-    data["accessor"] = t.accessor;
-    data["creation_time"] = absl::ToUnixSeconds(t.created);
-    data["creation_ttl"] = 0;
-    data["display_name"] = t.display_name;
-    data["entity_id"] = "";
-    data["expire_time"] = t.expires == absl::InfiniteFuture()
-                              ? json::value(nullptr)
-                              : json::value(secrets::FormatRfc3339(t.expires));
-    data["explicit_max_ttl"] = 0;
-    data["id"] = std::string(*token);
-    data["issue_time"] = secrets::FormatRfc3339(t.created);
-    data["meta"] = nullptr;
-    data["num_uses"] = 0;
-    data["orphan"] = t.orphan;
-    data["path"] = t.path;
-    json::array policies;
-    for (const auto& p : t.policies) policies.emplace_back(p);
-    data["policies"] = std::move(policies);
-    data["renewable"] = false;
-    data["ttl"] =
-        t.expires == absl::InfiniteFuture() ? 0 : absl::ToInt64Seconds(t.expires - clock_.Now());
-    data["type"] = "service";
-    std::string text = json::serialize(data);
-    http::Response res = Envelope(req, text);
-    SecureWipe(text);
-    return res;
-  }
-  if (!segs.empty() && segs[0] == kKvMount) return HandleKv(vreq, kv_);
-  return ErrorResponse(404, rekey::StrCat("no handler for route \"", vreq.JoinFrom(0),
-                                          "\". route entry not found."));
+  return ErrorResponse(404, "route entry not found");
 }
 
 bool VaultHandler::HandleAsync(http::Request& req, http::Responder respond) {
@@ -131,9 +165,14 @@ bool VaultHandler::HandleAsync(http::Request& req, http::Responder respond) {
   parsed->segments.erase(parsed->segments.begin());
   std::optional<std::string_view> token = RequestToken(req);
   if (!token.has_value()) return false;  // the synchronous route answers 403
-  absl::StatusOr<auth::TokenEntry> entry = tokens_.Lookup(*token);
-  if (!entry.ok()) return false;
-  parsed->token = std::move(*entry);
+  // A limited-use token writes its use count: the synchronous route, on the blocking pool.
+  if (authz_.MayNeedWrite(*token)) return false;
+  // Authorized before anything is written; any refusal is rendered by the synchronous route.
+  std::variant<Authorized, http::Response> authorized =
+      AuthorizeRequest(authz_, *parsed, Surface::kVault, AuthOptions());
+  Authorized* a = std::get_if<Authorized>(&authorized);
+  if (a == nullptr || a->route->id != RouteId::kKvData) return false;
+  parsed->token = a->principal.token;
   return StartKvWriteAsync(*parsed, kv_, std::move(respond));
 }
 

@@ -49,9 +49,8 @@ class GenericRotator final : public rotation::Rotator {
     }
     if (const json::value* f = params.if_contains("fields"); f != nullptr) {
       if (!f->is_array() || f->get_array().empty() || f->get_array().size() > kMaxFields) {
-        problems.push_back(
-            Problem{"params.fields", rekey::StrCat("must be a list of 1 to ", kMaxFields,
-                                                   " field names")});
+        problems.push_back(Problem{
+            "params.fields", rekey::StrCat("must be a list of 1 to ", kMaxFields, " field names")});
       } else {
         for (const json::value& name : f->get_array()) {
           if (!name.is_string() || name.get_string().empty() || name.get_string().size() > 256) {

@@ -506,8 +506,8 @@ absl::Status HttpRotator::Check(StepContext& ctx) {
     call.timeout = std::min(config.timeout, ctx.deadline() - ctx.clock().Now());
     absl::StatusOr<HttpReply> reply = ctx.http().Send(call);
     if (!reply.ok()) {
-      problems.push_back(absl::Status(
-          reply.status().code(), rekey::StrCat(Who(config), ": ", reply.status().message())));
+      problems.push_back(absl::Status(reply.status().code(),
+                                      rekey::StrCat(Who(config), ": ", reply.status().message())));
     } else {
       SecureWipe(reply->body);
     }
