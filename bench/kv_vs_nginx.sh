@@ -191,6 +191,15 @@ if [ "$nginx_only" -eq 0 ]; then
   export REKEY_TOKEN=$TOKEN BENCH_WRITE_PATHS=256
   run_wrk read "http://$addr" "$here/kv_read.lua"
   run_wrk write "http://$addr" "$here/kv_write.lua"
+  # The same reads with an audit file device enabled (every request and response recorded,
+  # fsync at most once a second): the cost of auditing, measured in the same run.
+  code=$(curl -s -o "$tmp/audit.json" -w '%{http_code}' -X PUT -H "X-Vault-Token: $TOKEN" \
+         -H 'Content-Type: application/json' \
+         -d "{\"type\":\"file\",\"options\":{\"file_path\":\"$tmp/audit.log\",\"fsync\":\"interval\"}}" \
+         "http://$addr/v1/sys/audit/bench")
+  [ "$code" = 204 ] || { echo "kv_vs_nginx: enabling the audit device failed: HTTP $code $(cat "$tmp/audit.json")" >&2; exit 1; }
+  run_wrk read_audited "http://$addr" "$here/kv_read.lua"
+  echo "kv_vs_nginx: audit file $(wc -l < "$tmp/audit.log") lines" >&2
   kill -TERM "$rekey_pid"; wait "$rekey_pid" 2>/dev/null || true; rekey_pid=""
 fi
 
@@ -220,7 +229,8 @@ def parse(name):
 
 rows = [("nginx GET 200 B file", parse("nginx")),
         ("rekey KV v2 read", parse("read")),
-        ("rekey KV v2 write (256 paths)", parse("write"))]
+        ("rekey KV v2 write (256 paths)", parse("write")),
+        ("rekey KV v2 read, audit on", parse("read_audited"))]
 print()
 print("%-32s %12s %10s %10s  %s" % ("wrk -t1 -c64 -d%ss" % duration, "requests/s", "p50 ms", "p99 ms", "errors"))
 for label, r in rows:
@@ -236,7 +246,7 @@ if fsync_rate:
 if sqlite_rate:
     print("%-32s %12.1f %10s %10s  %s" % ("raw SQLite, 1 write per commit", float(sqlite_rate), "", "", "commits/s"))
 
-nginx, read, write = (r for _, r in rows)
+nginx, read, write, audited = (r for _, r in rows)
 results = []
 if read and nginx and nginx["rps"] > 0:
     ratio = read["rps"] / nginx["rps"]
@@ -247,7 +257,11 @@ if write and fsync_rate and float(fsync_rate) > 0:
     results.append(("write req/s >= 3x fsync rate: %.2fx" % ratio, ratio >= 3.0 and write["non2xx"] == 0))
 if write and sqlite_rate and float(sqlite_rate) > 0:
     print("info: write req/s / raw SQLite single-write commit rate: %.2fx" % (write["rps"] / float(sqlite_rate)))
-for r in (read, write):
+if audited and read and read["rps"] > 0:
+    ratio = audited["rps"] / read["rps"]
+    results.append(("read req/s with audit >= 85%% of without: %.1f%%" % (ratio * 100),
+                    ratio >= 0.85 and audited["non2xx"] == 0))
+for r in (read, write, audited):
     if r and r["non2xx"]:
         print("note: non-2xx responses make that row invalid (FAIL)")
 print()

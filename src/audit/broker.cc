@@ -358,7 +358,9 @@ void AuditBroker::Record(const AuditEntry& entry, std::function<void(absl::Statu
       one_done(absl::UnavailableError("audit device is not open"));
       continue;
     }
-    log->AppendAsync(entry, [one_done, log](absl::Status s) { one_done(std::move(s)); });
+    // The callback must not own the log: the last reference to an AuditLog released on its own
+    // writer thread would destroy it from inside that thread.
+    log->AppendAsync(entry, [one_done](absl::Status s) { one_done(std::move(s)); });
   }
 }
 

@@ -730,23 +730,30 @@ int RotateDue(Client& c) {
 
 int RotatePrefix(Client& c, const RotateArgs& a) {
   const std::string prefix = StripMount(a.prefix);
-  auto res = c.Send("GET", rekey::StrCat("/v1/rotation/status?prefix=", UrlQueryValue(prefix),
-                                         "&limit=", kMaxStatusLimit));
-  if (!res) return kExitServerError;
-  if (res->status / 100 != 2) return ServerError(*res, "/v1/rotation/status");
-  std::optional<json::value> body = ParseBody(*res);
-  const json::object* data = body ? DataOf(*body) : nullptr;
-  const json::value* secrets = data ? data->if_contains("secrets") : nullptr;
-  if (secrets == nullptr || !secrets->is_array()) {
-    std::cerr << "Error: the server's answer has no list of secrets" << std::endl;
-    return kExitServerError;
+  // Every configured secret under the prefix, page by page.
+  json::array all;
+  std::string after;
+  for (;;) {
+    std::string url = rekey::StrCat("/v1/rotation/status?prefix=", UrlQueryValue(prefix),
+                                    "&limit=", kMaxStatusLimit);
+    if (!after.empty()) url += rekey::StrCat("&after=", UrlQueryValue(after));
+    auto res = c.Send("GET", url);
+    if (!res) return kExitServerError;
+    if (res->status / 100 != 2) return ServerError(*res, "/v1/rotation/status");
+    std::optional<json::value> body = ParseBody(*res);
+    const json::object* data = body ? DataOf(*body) : nullptr;
+    const json::value* page = data ? data->if_contains("secrets") : nullptr;
+    if (page == nullptr || !page->is_array()) {
+      std::cerr << "Error: the server's answer has no list of secrets" << std::endl;
+      return kExitServerError;
+    }
+    for (const json::value& s : page->get_array()) all.push_back(s);
+    after = Str(*data, "next_after");
+    if (after.empty()) break;
   }
-  if (secrets->get_array().size() >= kMaxStatusLimit) {
-    std::cerr << "Warning: only the first " << kMaxStatusLimit
-              << " secrets under the prefix are rotated; run again for the rest" << std::endl;
-  }
+  const json::array* secrets = &all;
   std::vector<BulkItem> items;
-  for (const json::value& s : secrets->get_array()) {
+  for (const json::value& s : *secrets) {
     if (!s.is_object()) continue;
     BulkItem item;
     item.path = Str(s.get_object(), "path");

@@ -321,9 +321,9 @@ absl::Status RotationEngine::DeleteConfig(std::string_view path) {
   }
   ASSIGN_OR_RETURN(std::optional<SecretState> state, LoadState(path));
   if (state.has_value() && !state->active_run.empty()) {
-    return absl::FailedPreconditionError(rekey::StrCat("a rotation of \"", path,
-                                                       "\" is in progress (run ", state->active_run,
-                                                       "); remove the config after it ends"));
+    return absl::AbortedError(rekey::StrCat("a rotation of \"", path, "\" is in progress (run ",
+                                            state->active_run,
+                                            "); remove the config after it ends"));
   }
   storage::WriteBatch batch;
   batch.Delete(ConfigKey(path));
@@ -409,9 +409,9 @@ absl::StatusOr<Run> RotationEngine::Rotate(std::string_view path, const RotateOp
       }
       std::string phase =
           active.has_value() ? std::string(PhaseName(active->phase)) : std::string("unknown");
-      return absl::FailedPreconditionError(rekey::StrCat("a rotation of \"", path,
-                                                         "\" is already in progress (run ",
-                                                         state.active_run, ", phase ", phase, ")"));
+      return absl::AbortedError(rekey::StrCat("a rotation of \"", path,
+                                              "\" is already in progress (run ", state.active_run,
+                                              ", phase ", phase, ")"));
     }
     absl::StatusOr<secrets::SecretMetadata> meta = kv_.GetMetadata(path);
     if (!meta.ok() && meta.status().code() != absl::StatusCode::kNotFound) return meta.status();
@@ -555,10 +555,11 @@ absl::StatusOr<Run> RotationEngine::GetRun(std::string_view path, std::string_vi
 }
 
 absl::StatusOr<std::vector<SecretStatus>> RotationEngine::Status(std::string_view prefix,
-                                                                 size_t limit) {
+                                                                 size_t limit,
+                                                                 std::string_view after_path) {
   const absl::Time now = clock_.Now();
   std::vector<SecretStatus> out;
-  std::string start_after;
+  std::string start_after = after_path.empty() ? "" : StateKey(after_path);
   const std::string scan_prefix = rekey::StrCat(kStatePrefix, prefix);
   for (;;) {
     ASSIGN_OR_RETURN(std::vector<storage::Record> page, store_.Scan(scan_prefix, start_after, 512));

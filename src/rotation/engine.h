@@ -98,12 +98,13 @@ class RotationEngine {
   absl::StatusOr<RotationConfig> GetConfig(std::string_view path);
   absl::Status SetConfig(std::string_view path, const boost::json::object& json,
                          std::vector<Problem>* problems = nullptr);
-  // kNotFound when there is none; kFailedPrecondition while a run is in progress.
+  // kNotFound when there is none; kAborted while a run is in progress.
   absl::Status DeleteConfig(std::string_view path);
 
   // Starts a run and returns it (it proceeds in the background). kNotFound without a config;
-  // kFailedPrecondition while another run of the secret is in progress (an incident rotation
-  // during a grace period ends the grace at once and starts right after instead).
+  // kFailedPrecondition for a config that is no longer valid; kAborted while another run of the
+  // secret is in progress — except an incident rotation during a grace period: that ends the
+  // grace at once, returns the running run, and starts right after it.
   absl::StatusOr<Run> Rotate(std::string_view path, const RotateOptions& options);
   // Validates the config, reaches the target and checks permissions; changes nothing.
   absl::StatusOr<DryRunReport> DryRun(std::string_view path);
@@ -113,8 +114,10 @@ class RotationEngine {
   // Runs of `path`, newest first (at most `limit`, 0 = all kept). kNotFound for none.
   absl::StatusOr<std::vector<Run>> Runs(std::string_view path, size_t limit);
   absl::StatusOr<Run> GetRun(std::string_view path, std::string_view run_id);
-  // Status of every configured secret whose path starts with `prefix`, in path order.
-  absl::StatusOr<std::vector<SecretStatus>> Status(std::string_view prefix, size_t limit);
+  // Status of the configured secrets whose path starts with `prefix`, in path order, after
+  // `after_path` when given (the last path of the previous page), at most `limit` (0 = all).
+  absl::StatusOr<std::vector<SecretStatus>> Status(std::string_view prefix, size_t limit,
+                                                   std::string_view after_path = "");
 
   EventLog& events() { return events_; }
 

@@ -12,6 +12,7 @@ post-mortem; they are always kept and printed when a server fails to start.
 """
 
 import http.client
+import base64
 import json
 import os
 import shutil
@@ -105,6 +106,19 @@ class Response:
                                               self.header("content-type"), body)
 
 
+# Error bodies the tests received (the last few MiB), checked for leaked values by
+# SecretTracker.check: an error message must never echo a secret.
+_ERROR_BODIES = []
+_ERROR_BODY_BYTES = [0]
+
+
+def _remember_error_body(data):
+    _ERROR_BODIES.append(data)
+    _ERROR_BODY_BYTES[0] += len(data)
+    while _ERROR_BODY_BYTES[0] > 8 << 20 and _ERROR_BODIES:
+        _ERROR_BODY_BYTES[0] -= len(_ERROR_BODIES.pop(0))
+
+
 def http_request(addr, method, path, body=None, token=None, headers=None, timeout=10.0):
     """Send one request with http.client exactly as given (no path normalisation).
 
@@ -127,6 +141,8 @@ def http_request(addr, method, path, body=None, token=None, headers=None, timeou
         conn.request(method, path, body=body, headers=hdrs)
         resp = conn.getresponse()
         data = resp.read()
+        if resp.status >= 400:
+            _remember_error_body(data)
         return Response(resp.status, resp.reason,
                         {k.lower(): v for k, v in resp.getheaders()}, data)
     finally:
@@ -147,7 +163,8 @@ class RekeyServer:
     """
 
     def __init__(self, binary=None, token=DEV_ROOT_TOKEN, data_dir=None, config=None,
-                 addr_file=None, extra_args=(), name="rekey", start_timeout=START_TIMEOUT_S):
+                 addr_file=None, extra_args=(), name="rekey", start_timeout=START_TIMEOUT_S,
+                 audit=True, env=None):
         self.binary = binary or rekey_bin()
         self.token = token
         self.name = name
@@ -159,6 +176,12 @@ class RekeyServer:
         self.log_path = os.path.join(self.tmp, "server.stderr.log")
         self.stdout_path = os.path.join(self.tmp, "server.stdout.log")
         self.extra_args = list(extra_args)
+        # Every dev server records to an audit file the leak check reads, and logs at debug
+        # level (REKEY_IT_LOG_LEVEL overrides), so that a value leaking into either is caught.
+        self.audit = audit and not config
+        self.audit_path = os.path.join(self.tmp, "audit.log")
+        self.log_level = os.environ.get("REKEY_IT_LOG_LEVEL", "debug")
+        self.env = env
         self.proc = None
         self.addr = None
         self.starts = 0
@@ -171,7 +194,7 @@ class RekeyServer:
             return [self.binary, "server", "--config", self.config] + self.extra_args
         return [self.binary, "server", "--dev", "--listen", "127.0.0.1:0",
                 "--data-dir", self.data_dir, "--dev-root-token", self.token,
-                "--addr-file", self.addr_file] + self.extra_args
+                "--addr-file", self.addr_file, "--log-level", self.log_level] + self.extra_args
 
     def start(self):
         assert self.proc is None, "server already running"
@@ -180,13 +203,26 @@ class RekeyServer:
             os.unlink(self.addr_file)
         self.starts += 1
         with open(self.log_path, "ab") as log, open(self.stdout_path, "ab") as out:
-            banner = "\n=== harness: start #%d: %s ===\n" % (self.starts, " ".join(self.command()))
+            shown = " ".join(self.command())
+            if self.token:
+                shown = shown.replace(self.token, "<root token>")  # the leak check reads this log
+            banner = "\n=== harness: start #%d: %s ===\n" % (self.starts, shown)
             log.write(banner.encode())
             log.flush()
+            env = None
+            if self.env is not None:
+                env = dict(os.environ)
+                env.update(self.env)
             self.proc = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL,
-                                         stdout=out, stderr=log, close_fds=True)
+                                         stdout=out, stderr=log, close_fds=True, env=env)
         try:
             self._wait_ready()
+            if self.audit and self.starts == 1:
+                r = self.request("PUT", "/v1/sys/audit/harness",
+                                 {"type": "file", "options": {"file_path": self.audit_path,
+                                                              "fsync": "never"}})
+                if r.status != 204:
+                    raise ServerStartError("enabling the harness audit device: %r" % r)
         except Exception:
             self._failed = True
             self.kill9()
@@ -310,6 +346,25 @@ class RekeyServer:
         return http_request(self.addr, method, path, body=body, token=token,
                             headers=headers, timeout=timeout)
 
+    def read_audit(self):
+        """Everything the harness audit device wrote (all rotated files) as bytes."""
+        out = b""
+        for name in sorted(os.listdir(self.tmp)) if os.path.isdir(self.tmp) else []:
+            if name.startswith("audit.log"):
+                try:
+                    with open(os.path.join(self.tmp, name), "rb") as f:
+                        out += f.read()
+                except OSError:
+                    pass
+        return out
+
+    def read_stderr(self):
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read()
+        except OSError:
+            return b""
+
     def read_logs(self):
         """All server output so far (stderr log + stdout) as bytes."""
         out = b""
@@ -352,18 +407,48 @@ class SecretTracker:
         return value
 
     def check(self, *servers, label=""):
-        logs = b"".join(s.read_logs() for s in servers)
-        leaked = [v for v in self.values if v.encode("utf-8") in logs]
-        print("secret-in-log check%s: %d secret values checked against %d bytes of server "
-              "output, %d found" % (" (%s)" % label if label else "", len(self.values),
-                                    len(logs), len(leaked)))
+        """Asserts that no tracked value, nor any server's root token, appears in the servers'
+        logs, their audit files or the error bodies the tests received: raw, base64
+        (standard or URL-safe, padded or not), hex (either case) or URL-encoded."""
+        places = [
+            ("server log", b"".join(s.read_logs() for s in servers)),
+            ("audit file", b"".join(s.read_audit() for s in servers)),
+            ("error body", b"\n".join(_ERROR_BODIES)),
+        ]
+        # A dev server prints its root token once on stdout, on purpose (the banner); it must
+        # appear nowhere else.
+        token_places = [("server log", b"".join(s.read_stderr() for s in servers))] + places[1:]
+        tokens = sorted({s.token for s in servers if s.token})
+        values = list(self.values) + tokens
+        leaked = []
+        for v in values:
+            for form in encodings(v):
+                for where, data in (token_places if v in tokens else places):
+                    if form in data:
+                        leaked.append((v, where))
+        print("secret-leak check%s: %d values (%d forms each) checked against %d bytes of logs, "
+              "%d of audit and %d of error bodies, %d found"
+              % (" (%s)" % label if label else "", len(values), len(encodings("x" * 16)),
+                 len(places[0][1]), len(places[1][1]), len(places[2][1]), len(leaked)))
         sys.stdout.flush()
         if leaked:
             paths = ", ".join(s.log_path for s in servers)
             for s in servers:
                 s._failed = True  # keep the evidence
-            raise AssertionError("%d secret value(s) appear in the server log (%s), e.g. %r"
+            raise AssertionError("%d secret value(s) leaked (%s), e.g. %r"
                                  % (len(leaked), paths, leaked[:3]))
+
+
+def encodings(value):
+    """The forms a leaked value could take: raw, base64 (std/url, padded or not), hex, URL."""
+    raw = value.encode("utf-8")
+    forms = {raw, raw.hex().encode(), raw.hex().upper().encode(),
+             urllib.parse.quote(value, safe="").encode(),
+             urllib.parse.quote_plus(value).encode()}
+    for enc in (base64.b64encode(raw), base64.urlsafe_b64encode(raw)):
+        forms.add(enc)
+        forms.add(enc.rstrip(b"="))
+    return sorted(forms)
 
 
 def quote_path(p):

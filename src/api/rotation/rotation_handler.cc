@@ -1,5 +1,6 @@
 #include "api/rotation/rotation_handler.h"
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <variant>
 
@@ -20,13 +21,9 @@ using rotation::Problem;
 
 constexpr size_t kMaxBody = 64 * 1024;
 
-// Rotation errors: a run already in progress is a conflict (409), not a bad request.
-http::Response RotationError(const absl::Status& status) {
-  if (status.code() == absl::StatusCode::kFailedPrecondition) {
-    return ErrorResponse(409, ToStd(status.message()));
-  }
-  return ErrorFromStatus(status);
-}
+// Rotation errors through the common table: a run already in progress (kAborted) is 409, a
+// stored config that is no longer valid (kFailedPrecondition) 400.
+http::Response RotationError(const absl::Status& status) { return ErrorFromStatus(status); }
 
 http::Response Data(const http::Request& req, const json::value& data) {
   return Envelope(req, json::serialize(data));
@@ -122,10 +119,14 @@ absl::StatusOr<EventsQuery> ParseEventsQuery(const VaultRequest& vreq) {
   return q;
 }
 
-json::object EventsJson(const std::vector<rotation::Event>& events, uint64_t after) {
+// `newest` is the stream's last sequence number: a client that asked for events after a number
+// the stream has not reached (e.g. after the server's events were trimmed or reset) gets it back
+// as last_seq, to resume from.
+json::object EventsJson(const std::vector<rotation::Event>& events, uint64_t after,
+                        uint64_t newest) {
   json::object data;
   json::array list;
-  uint64_t last = after;
+  uint64_t last = std::min(after, newest);
   for (const rotation::Event& e : events) {
     list.push_back(rotation::EventToJson(e));
     last = e.seq;
@@ -286,14 +287,18 @@ http::Response RotationHandler::Handle(http::Request& req) {
   if (route == RouteId::kRotationStatus) {
     if (op != "GET") return unsupported();
     std::string prefix(vreq.Query("prefix").value_or(""));
+    std::string after(vreq.Query("after").value_or(""));
     absl::StatusOr<size_t> limit = LimitOf(vreq, 1000);
     if (!limit.ok()) return ErrorFromStatus(limit.status());
-    absl::StatusOr<std::vector<rotation::SecretStatus>> status = engine_.Status(prefix, *limit);
+    absl::StatusOr<std::vector<rotation::SecretStatus>> status =
+        engine_.Status(prefix, *limit, after);
     if (!status.ok()) return RotationError(status.status());
     json::array list;
     for (const rotation::SecretStatus& s : *status) list.push_back(StatusJson(s));
     json::object data;
     data["secrets"] = std::move(list);
+    // A full page may have more after it: ask again with after=<next_after>.
+    if (!status->empty() && status->size() == *limit) data["next_after"] = status->back().path;
     return Data(req, data);
   }
 
@@ -301,7 +306,8 @@ http::Response RotationHandler::Handle(http::Request& req) {
     if (op != "GET") return unsupported();
     absl::StatusOr<EventsQuery> q = ParseEventsQuery(vreq);
     if (!q.ok()) return ErrorFromStatus(q.status());
-    return Data(req, EventsJson(engine_.events().Since(q->after, q->limit), q->after));
+    return Data(req, EventsJson(engine_.events().Since(q->after, q->limit), q->after,
+                                engine_.events().LastSeq()));
   }
 
   return ErrorResponse(404,
@@ -315,7 +321,10 @@ bool RotationHandler::HandleAsync(http::Request& req, http::Responder respond) {
   absl::StatusOr<VaultRequest> parsed = ParseVaultRequest(req);
   if (!parsed.ok()) return false;
   absl::StatusOr<EventsQuery> q = ParseEventsQuery(*parsed);
-  if (!q.ok() || q->wait <= absl::ZeroDuration()) return false;
+  // Waiting for a number the stream has not reached would never end: answer at once.
+  if (!q.ok() || q->wait <= absl::ZeroDuration() || q->after > engine_.events().LastSeq()) {
+    return false;
+  }
   std::optional<std::string_view> token = RequestToken(req);
   // Refusals, and limited-use tokens (which write their use count), take Handle().
   if (!token.has_value() || authz_.MayNeedWrite(*token)) return false;
@@ -329,7 +338,7 @@ bool RotationHandler::HandleAsync(http::Request& req, http::Responder respond) {
   engine_.events().WaitAsync(
       after, clock_.Now() + q->wait, q->limit,
       [request, after, respond = std::move(respond)](std::vector<rotation::Event> events) {
-        std::string body = json::serialize(EventsJson(events, after));
+        std::string body = json::serialize(EventsJson(events, after, after));
         respond([request, body = std::move(body)] { return Envelope(*request, body); });
       });
   return true;
