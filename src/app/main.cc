@@ -34,6 +34,8 @@ int main(int argc, char** argv) {
   server->add_option("--data-dir", server_flags.data_dir, "Directory of the store");
   server->add_option("--dev-root-token", server_flags.dev_root_token,
                      "With --dev: use this value as the root token");
+  server->add_option("--dev-aws-key", server_flags.dev_aws_key,
+                     "With --dev: ID:SECRET of the root AWS access key");
   server->add_option("--addr-file", server_flags.addr_file,
                      "Write the bound address to this file once listening");
   server->add_option("--log-level", server_flags.log_level, "trace|debug|info|warn|error|off");

@@ -19,6 +19,8 @@
 #include <utility>
 
 #include "api/audit/audit_recorder.h"
+#include "api/aws/access_keys.h"
+#include "api/aws/aws_handler.h"
 #include "api/http/router.h"
 #include "api/http/server.h"
 #include "api/rotation/rotation_handler.h"
@@ -231,13 +233,17 @@ absl::Status WriteAddrFile(const std::string& path, const std::string& address) 
 }
 
 void PrintDevBanner(const std::string& url, const std::string& data_dir,
-                    std::string_view root_token) {
+                    std::string_view root_token, std::string_view aws_id,
+                    std::string_view aws_secret) {
   std::cout << "\n"
             << "rekey dev server is running. It is not for production: the root key sits next to\n"
             << "the data it protects.\n\n"
             << "  Address:    " << url << "\n"
             << "  Root token: " << root_token << "\n"
-            << "  Data dir:   " << data_dir << "\n\n"
+            << "  Data dir:   " << data_dir << "\n"
+            << "  AWS access key id:     " << aws_id << "\n"
+            << "  AWS secret access key: " << aws_secret << "\n"
+            << "  (aws --endpoint-url " << url << " --region us-east-1 secretsmanager ...)\n\n"
             << "Try, in another shell:\n\n"
             << "  export REKEY_ADDR=" << url << " REKEY_TOKEN=" << root_token << "\n"
             << "  build/release/src/app/rekey kv put hello/world password=s3cr3t\n"
@@ -297,6 +303,30 @@ int RunServer(const ServerFlags& flags) {
     return Fail(absl::InvalidArgumentError("--dev-root-token needs --dev"));
   }
 
+  api::aws::AccessKeyStore aws_keys(*core.barrier, core.clock, core.random);
+  std::string shown_aws_id, shown_aws_secret;
+  if (flags.dev) {
+    if (!flags.dev_aws_key.empty()) {
+      const size_t colon = flags.dev_aws_key.find(':');
+      if (colon == std::string::npos) {
+        return Fail(absl::InvalidArgumentError("--dev-aws-key must be ID:SECRET"));
+      }
+      shown_aws_id = flags.dev_aws_key.substr(0, colon);
+      shown_aws_secret = flags.dev_aws_key.substr(colon + 1);
+      if (absl::Status s = aws_keys.Ensure(shown_aws_id, SecretBytes(shown_aws_secret), {"root"});
+          !s.ok()) {
+        return Fail(s);
+      }
+    } else {
+      absl::StatusOr<api::aws::AccessKey> key = aws_keys.Create({"root"});
+      if (!key.ok()) return Fail(key.status());
+      shown_aws_id = key->id;
+      shown_aws_secret = std::string(key->secret.Reveal());
+    }
+  } else if (!flags.dev_aws_key.empty()) {
+    return Fail(absl::InvalidArgumentError("--dev-aws-key needs --dev"));
+  }
+
   rotation::RotatorRegistry registry;
   if (absl::Status s = RegisterRotators(registry); !s.ok()) return Fail(s);
   rotation::NetHttpTransport outbound;
@@ -333,11 +363,15 @@ int RunServer(const ServerFlags& flags) {
   http::PrefixRouter handler(vault);
   handler.Add("/v1/rotation/", rotation);
   handler.Add("/v1/sys/audit", sys_audit);
+  api::aws::AwsHandler aws(
+      kv, aws_keys, policies, core.clock, core.random,
+      api::aws::AwsHandlerOptions{.account_id = api::aws::AccountIdForCluster(core.cluster_id)});
+  api::aws::AwsSplitter surfaces(aws, handler);
   api::AuditRecorder recorder(audit_broker, tokens);
   KeyringSaver keyring_saver(*core.raw, *core.keyring, core.root_key, core.random,
                              absl::Seconds(10));
   absl::StatusOr<std::unique_ptr<http::Server>> server =
-      http::Server::Create(config->http, handler, &recorder);
+      http::Server::Create(config->http, surfaces, &recorder);
   if (!server.ok()) return Fail(server.status());
   (*server)->Start();
 
@@ -354,8 +388,11 @@ int RunServer(const ServerFlags& flags) {
       return Fail(s);
     }
   }
-  if (flags.dev) PrintDevBanner(url, config->data_dir, shown_token);
+  if (flags.dev) {
+    PrintDevBanner(url, config->data_dir, shown_token, shown_aws_id, shown_aws_secret);
+  }
   SecureWipe(shown_token);
+  SecureWipe(shown_aws_secret);
 
   http::WaitForShutdownSignal();
   spdlog::info("shutting down: finishing in-flight requests");

@@ -14,6 +14,7 @@ struct ServerFlags {
   std::vector<std::string> listen;
   std::string data_dir;
   std::string dev_root_token;
+  std::string dev_aws_key;  // "ID:SECRET" with --dev: the root AWS access key
   std::string addr_file;
   std::string log_level;
 };
