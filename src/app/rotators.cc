@@ -11,6 +11,9 @@
 #include "rotators/exec/exec_rotator.h"
 #include "rotators/generic/generic_rotator.h"
 #include "rotators/http/http_rotator.h"
+#include "rotators/mysql/mysql_rotator.h"
+#include "rotators/postgres/postgres_rotator.h"
+#include "rotators/redis/redis_rotator.h"
 
 namespace rekey::app {
 
@@ -18,6 +21,9 @@ absl::Status RegisterRotators(rotation::RotatorRegistry& registry) {
   RETURN_IF_ERROR(rotators::generic::RegisterGenericRotator(registry));
   RETURN_IF_ERROR(rotators::http::RegisterHttpRotator(registry));
   RETURN_IF_ERROR(rotators::exec::RegisterExecRotator(registry));
+  RETURN_IF_ERROR(rotators::postgres::RegisterPostgresRotator(registry));
+  RETURN_IF_ERROR(rotators::redis::RegisterRedisRotator(registry));
+  RETURN_IF_ERROR(rotators::mysql::RegisterMysqlRotator(registry));
   return absl::OkStatus();
 }
 

@@ -164,10 +164,16 @@ void AuditLog::AppendAsync(const AuditEntry& entry, std::function<void(absl::Sta
     return;
   }
   // An empty queue means no group is being written: this entry's turn is now, and the committer
-  // takes it. Otherwise the thread writing the current group hands over when it is done.
+  // takes it (or this thread, with lead_async_inline). Otherwise the thread writing the current
+  // group hands over when it is done.
   bool idle = writers_.empty();
   writers_.push_back(w.release());
-  if (idle) committer_cv_.notify_one();
+  if (!idle) return;
+  if (options_.lead_async_inline) {
+    LeadGroup(lock);  // returns unlocked, after running the group's callbacks
+    return;
+  }
+  committer_cv_.notify_one();
 }
 
 absl::Status AuditLog::Submit(Writer& w) {
@@ -193,9 +199,11 @@ void AuditLog::LeadGroup(std::unique_lock<std::mutex>& lock) {
     if (next->kind == Writer::Kind::kClose) break;
   }
   ChainState state = state_;
+  leading_ = true;
   lock.unlock();
   absl::Status status = CommitGroup(group, state);
   lock.lock();
+  leading_ = false;
   state_ = std::move(state);
   healthy_ = status.ok();
   std::vector<std::unique_ptr<Writer>> async_done;
@@ -223,9 +231,11 @@ void AuditLog::LeadGroup(std::unique_lock<std::mutex>& lock) {
 void AuditLog::CommitterLoop() {
   std::unique_lock<std::mutex> lock(mu_);
   while (true) {
-    committer_cv_.wait(
-        lock, [&] { return stop_ || (!writers_.empty() && writers_.front()->is_async()); });
-    if (!writers_.empty() && writers_.front()->is_async()) {
+    // A group being written stays at the front of the queue: never lead it a second time.
+    committer_cv_.wait(lock, [&] {
+      return stop_ || (!leading_ && !writers_.empty() && writers_.front()->is_async());
+    });
+    if (!leading_ && !writers_.empty() && writers_.front()->is_async()) {
       LeadGroup(lock);
       lock.lock();
     } else if (stop_) {

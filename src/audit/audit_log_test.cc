@@ -421,6 +421,40 @@ TEST_F(AuditLogTest, AppendAsyncCallsBackOnceDurable) {
   EXPECT_EQ(report.entries, 1u + 1000 + 1000 / 20 + 1);
 }
 
+// Regression: with lead_async_inline, the committer thread must not lead the group an inline
+// caller is writing (both processed it; the server crashed under load).
+TEST_F(AuditLogTest, InlineAsyncLeadersCommitterAndSyncWritersShareOneValidChain) {
+  AuditLogOptions options = testing::TestOptions(50);
+  options.lead_async_inline = true;
+  auto opened = testing::OpenMemoryLog(state_, keys_, clock_, options);
+  ASSERT_OK(opened.status());
+  std::unique_ptr<AuditLog> log = std::move(*opened);
+  constexpr int kThreads = 8;
+  constexpr int kPerThread = 400;
+  CallbackCounter counter;
+  std::atomic<int> sync_failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        if (i % 10 == 0) {
+          if (!log->Append(testing::RequestEntry(t * kPerThread + i)).ok()) ++sync_failures;
+        } else {
+          log->AppendAsync(testing::RequestEntry(t * kPerThread + i), counter.Callback());
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  std::vector<absl::Status> statuses = counter.WaitFor(kThreads * kPerThread * 9 / 10);
+  for (const absl::Status& s : statuses) EXPECT_OK(s);
+  EXPECT_EQ(sync_failures, 0);
+  ASSERT_OK(log->Close());
+  VerifyReport report = VerifyStrict();
+  ASSERT_TRUE(report.ok()) << report.first_bad->reason;
+  EXPECT_GT(report.entries, static_cast<uint64_t>(kThreads * kPerThread));
+}
+
 TEST_F(AuditLogTest, AppendAsyncAndAppendKeepCallOrder) {
   auto log = Open();
   CallbackCounter counter;
