@@ -170,7 +170,14 @@ void AuditLog::AppendAsync(const AuditEntry& entry, std::function<void(absl::Sta
   writers_.push_back(w.release());
   if (!idle) return;
   if (options_.lead_async_inline) {
-    LeadGroup(lock);  // returns unlocked, after running the group's callbacks
+    // Write this group here, then (a few times at most) the asynchronous entries that queued
+    // meanwhile, rather than waking the committer for them.
+    for (int round = 0; round < 4; ++round) {
+      const bool more = LeadGroup(lock, /*hand_off_async=*/round == 3);  // returns unlocked
+      if (!more) return;
+      lock.lock();
+      if (leading_ || writers_.empty() || !writers_.front()->is_async()) return;
+    }
     return;
   }
   committer_cv_.notify_one();
@@ -185,11 +192,11 @@ absl::Status AuditLog::Submit(Writer& w) {
   writers_.push_back(&w);
   while (!w.done && writers_.front() != &w) w.cv.wait(lock);
   if (w.done) return w.status;
-  LeadGroup(lock);
+  LeadGroup(lock, /*hand_off_async=*/true);
   return w.status;
 }
 
-void AuditLog::LeadGroup(std::unique_lock<std::mutex>& lock) {
+bool AuditLog::LeadGroup(std::unique_lock<std::mutex>& lock, bool hand_off_async) {
   // Take the writers queued so far (ending at a close); they stay queued while being written so
   // that no other thread leads meanwhile.
   std::deque<Writer*> group;
@@ -217,15 +224,19 @@ void AuditLog::LeadGroup(std::unique_lock<std::mutex>& lock) {
       w->cv.notify_one();
     }
   }
+  bool more_async = false;
   if (!writers_.empty()) {
-    if (writers_.front()->is_async()) {
+    if (!writers_.front()->is_async()) {
+      writers_.front()->cv.notify_one();
+    } else if (hand_off_async) {
       committer_cv_.notify_one();
     } else {
-      writers_.front()->cv.notify_one();
+      more_async = true;  // the caller leads it next
     }
   }
   lock.unlock();
   for (const auto& w : async_done) w->callback(w->status);
+  return more_async;
 }
 
 void AuditLog::CommitterLoop() {
@@ -236,7 +247,7 @@ void AuditLog::CommitterLoop() {
       return stop_ || (!leading_ && !writers_.empty() && writers_.front()->is_async());
     });
     if (!leading_ && !writers_.empty() && writers_.front()->is_async()) {
-      LeadGroup(lock);
+      LeadGroup(lock, /*hand_off_async=*/true);
       lock.lock();
     } else if (stop_) {
       return;

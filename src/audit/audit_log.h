@@ -120,8 +120,10 @@ class AuditLog {
   // the queue. Takes mu_.
   absl::Status Submit(Writer& w);
   // Writes the group at the front of the queue. Called with `lock` held on mu_ by the thread
-  // whose turn it is; returns with the lock released.
-  void LeadGroup(std::unique_lock<std::mutex>& lock);
+  // whose turn it is; returns with the lock released. Then the next writer in the queue is woken
+  // (a waiting Append, or the committer for asynchronous entries when `hand_off_async`);
+  // returns true when asynchronous entries are next and were left for the caller to lead.
+  bool LeadGroup(std::unique_lock<std::mutex>& lock, bool hand_off_async);
   // The committer thread: leads when the front of the queue is an asynchronous entry.
   void CommitterLoop();
   // Writes one group (the leader only, without mu_). Updates `state` only when OK.

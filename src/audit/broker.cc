@@ -336,20 +336,43 @@ void AuditBroker::Record(const AuditEntry& entry, std::function<void(absl::Statu
     done(absl::OkStatus());
     return;
   }
+  // The dashboard's ring keeps responses and events (requests add nothing a response lacks).
+  const bool remember = entry.type != EntryType::kRequest;
+  if (devices.size() == 1) {
+    std::shared_ptr<AuditLog> log = LogOf(*devices.front());
+    if (log == nullptr) {
+      done(absl::UnavailableError("no audit device could record the request"));
+      return;
+    }
+    if (!remember) {
+      log->AppendAsync(entry, [done = std::move(done)](absl::Status s) {
+        done(s.ok() ? s : absl::UnavailableError("no audit device could record the request"));
+      });
+      return;
+    }
+    log->AppendAsync(
+        entry, [this, summary = Summarize(entry), done = std::move(done)](absl::Status s) mutable {
+          if (s.ok()) Remember(std::move(summary));
+          done(s.ok() ? s : absl::UnavailableError("no audit device could record the request"));
+        });
+    return;
+  }
   struct Fanout {
     std::atomic<size_t> left;
     std::atomic<bool> any_ok{false};
+    bool remember = false;
     EntrySummary summary;
     std::function<void(absl::Status)> done;
   };
   auto fanout = std::make_shared<Fanout>();
   fanout->left = devices.size();
-  fanout->summary = Summarize(entry);
+  fanout->remember = remember;
+  if (remember) fanout->summary = Summarize(entry);
   fanout->done = std::move(done);
   auto one_done = [this, fanout](absl::Status s) {
     if (s.ok()) fanout->any_ok = true;
     if (fanout->left.fetch_sub(1) != 1) return;
-    if (fanout->any_ok) Remember(std::move(fanout->summary));
+    if (fanout->any_ok && fanout->remember) Remember(std::move(fanout->summary));
     fanout->done(fanout->any_ok
                      ? absl::OkStatus()
                      : absl::UnavailableError("no audit device could record the request"));

@@ -39,8 +39,8 @@ class BrokerTest : public ::testing::Test {
     c.fsync = FsyncPolicy::kEveryBatch;
     return c;
   }
-  AuditEntry Request(const std::string& path) {
-    AuditEntry e(EntryType::kRequest);
+  AuditEntry Request(const std::string& path, EntryType type = EntryType::kRequest) {
+    AuditEntry e(type);
     e.operation = "read";
     e.path = path;
     e.actor.accessor = "accessor-123";
@@ -97,13 +97,13 @@ TEST_F(BrokerTest, OneWorkingDeviceIsEnoughAndNoneFailsClosed) {
   ASSERT_OK(broker.EnableWithSinkForTest(a, std::make_unique<testing::MemoryAuditSink>(broken)));
   ASSERT_OK(broker.EnableWithSinkForTest(b, std::make_unique<testing::MemoryAuditSink>(healthy)));
   broken->SetFailWrites(true);
-  EXPECT_OK(broker.RecordSync(Request("secret/data/one")));
+  EXPECT_OK(broker.RecordSync(Request("secret/data/one", EntryType::kResponse)));
   healthy->SetFailWrites(true);
-  EXPECT_THAT(broker.RecordSync(Request("secret/data/two")),
+  EXPECT_THAT(broker.RecordSync(Request("secret/data/two", EntryType::kResponse)),
               StatusIs(absl::StatusCode::kUnavailable));
   // Recovers by itself once a device works again.
   broken->SetFailWrites(false);
-  EXPECT_OK(broker.RecordSync(Request("secret/data/three")));
+  EXPECT_OK(broker.RecordSync(Request("secret/data/three", EntryType::kResponse)));
   EXPECT_THAT(broken->Contents(), HasSubstr("secret/data/three"));
   EXPECT_THAT(broken->Contents(), Not(HasSubstr("secret/data/two")));
   std::vector<EntrySummary> recent = broker.Recent(0, 10);

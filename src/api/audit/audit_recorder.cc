@@ -60,13 +60,21 @@ AuditRecorder::AuditRecorder(audit::AuditBroker& broker, auth::TokenStore& token
 
 audit::AuditEntry AuditRecorder::EntryFor(const http::Request& req, audit::EntryType type) {
   audit::AuditEntry entry(type);
-  entry.actor.remote_addr = req.remote_addr;
-  if (std::optional<std::string_view> token = RequestToken(req); token.has_value()) {
-    if (absl::StatusOr<auth::TokenEntry> t = tokens_.Lookup(*token); t.ok()) {
-      entry.actor.accessor = t->accessor;
-      entry.actor.policies = t->policies;
+  // The actor is worked out once per request (BeforeServe) and kept on it for BeforeSend.
+  auto actor = std::static_pointer_cast<const audit::Actor>(req.recorder_note);
+  if (actor == nullptr) {
+    auto fresh = std::make_shared<audit::Actor>();
+    fresh->remote_addr = req.remote_addr;
+    if (std::optional<std::string_view> token = RequestToken(req); token.has_value()) {
+      if (absl::StatusOr<auth::TokenEntry> t = tokens_.Lookup(*token); t.ok()) {
+        fresh->accessor = t->accessor;
+        fresh->policies = t->policies;
+      }
     }
+    actor = fresh;
+    req.recorder_note = actor;
   }
+  entry.actor = *actor;
   entry.operation = OperationOf(req);
   entry.path = PathOf(req);
   entry.request_id = req.request_id;

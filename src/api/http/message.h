@@ -4,6 +4,7 @@
 #define REKEY_API_HTTP_MESSAGE_H_
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -27,6 +28,9 @@ struct Request {
   std::string remote_addr;      // "ip:port" of the peer ("[v6]:port" for IPv6)
   std::string request_id;       // fresh UUIDv4 per request, also sent back as X-Request-Id
   bool tls = false;
+  // Owned by the server's Recorder: what BeforeServe worked out about the request (e.g. who
+  // sent it), for BeforeSend to reuse. Nothing else reads or writes it.
+  mutable std::shared_ptr<const void> recorder_note;
 
   // The value of the first header named `lower_name` (which must be lower-case), if any.
   std::optional<std::string_view> GetHeader(std::string_view lower_name) const;
