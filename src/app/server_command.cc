@@ -39,6 +39,7 @@
 #include "crypto/os_random.h"
 #include "rotation/engine.h"
 #include "rotation/net_http_transport.h"
+#include "rotation/notifier.h"
 #include "secrets/secrets_service.h"
 #include "storage/encrypted_store.h"
 #include "storage/seal.h"
@@ -334,12 +335,22 @@ int RunServer(const ServerFlags& flags) {
   if (!engine_options.ok()) return Fail(engine_options.status());
   rotation::RotationEngine engine(*core.barrier, kv, registry, core.clock, core.random, outbound,
                                   *engine_options);
-  if (absl::Status s = engine.Start(); !s.ok()) return Fail(s);
 
   // Audit devices before anything is served: with one enabled and unusable, nothing may be
   // served unrecorded.
   audit::AuditBroker audit_broker(*core.barrier, core.clock, core.random, NodeName());
   if (absl::Status s = audit_broker.Load(); !s.ok()) return Fail(s);
+  // Webhooks named by each secret's rotation config (`notify`), delivered off the engine's threads.
+  rotation::Notifier notifier(
+      [&engine](std::string_view path) -> absl::StatusOr<std::vector<rotation::NotifyTarget>> {
+        ASSIGN_OR_RETURN(rotation::RotationConfig config, engine.GetConfig(path));
+        return config.notify;
+      },
+      [&kv](std::string_view path) -> absl::StatusOr<SecretBytes> {
+        return rotation::ReadHmacKey(kv, path);
+      },
+      outbound, core.clock);
+  engine.events().AddListener([&notifier](const rotation::Event& e) { notifier.Enqueue(e); });
   engine.events().AddListener([&audit_broker](const rotation::Event& e) {
     audit::AuditEntry entry(audit::EntryType::kEvent);
     entry.time = e.time;
@@ -355,6 +366,10 @@ int RunServer(const ServerFlags& flags) {
       }
     });
   });
+
+  // Started once every listener is attached, so that events of runs it resumes are audited
+  // and notified too.
+  if (absl::Status s = engine.Start(); !s.ok()) return Fail(s);
 
   api::VaultHandler vault(kv, authz, core.clock,
                           api::VaultHandlerOptions{.cluster_id = core.cluster_id});
@@ -399,6 +414,7 @@ int RunServer(const ServerFlags& flags) {
   engine.events().ReleaseWaiters();  // answer long polls before the server stops waiting
   (*server)->Shutdown(absl::Seconds(10));
   engine.Stop();
+  notifier.Stop();
   audit_broker.CloseAll();
   keyring_saver.Stop();
   const storage::SqliteStore::GroupCommitStats stats = core.raw->Stats();

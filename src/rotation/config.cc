@@ -272,16 +272,36 @@ RotationConfig ParseRotationConfig(const json::object& o, const RotatorRegistry&
     }
   }
   if (const json::value* n = r.Get("notify"); n != nullptr) {
-    if (!n->is_array()) {
-      r.Bad("notify", "must be an array of http(s) URLs");
+    constexpr char kNotifyShape[] =
+        "must be a list of http(s) URLs or {\"url\", \"signing_secret\"} objects";
+    auto is_url = [](const json::value& v) {
+      return v.is_string() && v.get_string().size() <= 2048 &&
+             (v.get_string().starts_with("http://") || v.get_string().starts_with("https://"));
+    };
+    if (!n->is_array() || n->get_array().size() > 8) {
+      r.Bad("notify", rekey::StrCat(kNotifyShape, ", at most 8"));
     } else {
-      for (const json::value& url : n->get_array()) {
-        if (!url.is_string() || !(url.get_string().starts_with("http://") ||
-                                  url.get_string().starts_with("https://"))) {
-          r.Bad("notify", "must be an array of http(s) URLs");
+      for (const json::value& item : n->get_array()) {
+        NotifyTarget target;
+        if (is_url(item)) {
+          target.url = std::string(item.get_string());
+        } else if (item.is_object() && item.get_object().size() <= 2 &&
+                   item.get_object().contains("url") && is_url(item.get_object().at("url")) &&
+                   (!item.get_object().contains("signing_secret") ||
+                    item.get_object().at("signing_secret").is_string())) {
+          target.url = std::string(item.get_object().at("url").get_string());
+          if (const json::value* s = item.get_object().if_contains("signing_secret")) {
+            target.signing_secret = std::string(s->get_string());
+          }
+          if (item.get_object().size() == 2 && target.signing_secret.empty()) {
+            r.Bad("notify", kNotifyShape);
+            break;
+          }
+        } else {
+          r.Bad("notify", kNotifyShape);
           break;
         }
-        config.notify.emplace_back(url.get_string());
+        config.notify.push_back(std::move(target));
       }
     }
   }
@@ -313,7 +333,16 @@ json::object ToJson(const RotationConfig& config) {
   o["retry"] = std::move(retry);
   if (!config.notify.empty()) {
     json::array notify;
-    for (const std::string& url : config.notify) notify.emplace_back(url);
+    for (const NotifyTarget& t : config.notify) {
+      if (t.signing_secret.empty()) {
+        notify.emplace_back(t.url);
+      } else {
+        json::object target;
+        target["url"] = t.url;
+        target["signing_secret"] = t.signing_secret;
+        notify.push_back(std::move(target));
+      }
+    }
     o["notify"] = std::move(notify);
   }
   return o;

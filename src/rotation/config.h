@@ -31,6 +31,13 @@ struct GeneratorSpec {
   absl::StatusOr<SecretBytes> Generate(Random& random) const;
 };
 
+// A webhook for a secret's rotation events: in the config either "https://..." or
+// {"url": "...", "signing_secret": "<rekey path of a secret with an hmac_key field>"}.
+struct NotifyTarget {
+  std::string url;             // http:// or https://
+  std::string signing_secret;  // "" = unsigned
+};
+
 struct RetryPolicy {
   int max_attempts = 3;                        // 1..20; each attempt uses a new value
   absl::Duration backoff = absl::Seconds(30);  // before attempt 2; doubled for each next one
@@ -46,7 +53,7 @@ struct RotationConfig {
   std::optional<absl::Duration> grace;           // unset = the server's default
   GeneratorSpec generator;
   RetryPolicy retry;
-  std::vector<std::string> notify;  // webhook URLs told about this secret's rotation events
+  std::vector<NotifyTarget> notify;  // webhooks told about this secret's rotation events
 };
 
 // Parses the JSON form. Every problem is reported at once in `problems` (field names as in the

@@ -544,6 +544,67 @@ class RotateCommands(Base):
         track_current(SRV, path)
 
 
+class NotifyWebhooks(Base):
+    """The `notify` webhooks of a rotation config get the secret's events, signed."""
+
+    def test_events_reach_the_webhooks_signed(self):
+        import hashlib
+        import hmac
+        import http.server
+        import threading
+        received = []
+
+        class Hook(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 (http.server's naming)
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                received.append((self.path, dict(self.headers), body))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        hook = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+        threading.Thread(target=hook.serve_forever, daemon=True).start()
+        try:
+            key = SECRETS.new("hk")
+            put_secret(SRV, uniq("ops/notify-key"), {})  # unrelated, exercises the path check
+            key_path = uniq("ops/hook")
+            put_secret(SRV, key_path, {"hmac_key": key})
+            path = uniq("app/notified")
+            put_secret(SRV, path, {"value": SECRETS.new()})
+            base = "http://127.0.0.1:%d" % hook.server_address[1]
+            set_config(SRV, path, {"rotator": "generic", "grace": "0s", "notify": [
+                base + "/plain", {"url": base + "/signed", "signing_secret": key_path}]})
+            run_id = api(SRV, "POST", "/v1/rotation/rotate/" + quote_path(path), {}).json["data"]["id"]
+            wait_run(SRV, path, run_id, until="end")
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                kinds = {(p, json.loads(b)["type"]) for p, _, b in received}
+                if ("/signed", "rotation.completed") in kinds and ("/plain", "rotation.completed") in kinds:
+                    break
+                time.sleep(0.05)
+            kinds = {(p, json.loads(b)["type"]) for p, _, b in received}
+            for where in ("/plain", "/signed"):
+                self.assertIn((where, "rotation.started"), kinds)
+                self.assertIn((where, "rotation.completed"), kinds)
+            for p, headers, body in received:
+                doc = json.loads(body)
+                self.assertEqual(doc["path"], path)
+                self.assertEqual(doc["run_id"], run_id)
+                sig = headers.get("X-Rekey-Signature")
+                if p == "/plain":
+                    self.assertIsNone(sig)
+                    continue
+                parts = dict(item.split("=", 1) for item in sig.split(","))
+                want = hmac.new(key.encode(), (parts["t"] + ".").encode() + body,
+                                hashlib.sha256).hexdigest()
+                self.assertEqual(parts["v1"], want, "bad webhook signature")
+        finally:
+            hook.shutdown()
+            hook.server_close()
+
+
 class BulkRotation(Base):
 
     def test_rotate_prefix_with_summary(self):
