@@ -18,6 +18,7 @@
 #include <set>
 #include <utility>
 
+#include "absl/cleanup/cleanup.h"
 #include "api/audit/audit_recorder.h"
 #include "api/aws/access_keys.h"
 #include "api/aws/aws_handler.h"
@@ -370,6 +371,9 @@ int RunServer(const ServerFlags& flags) {
   // Started once every listener is attached, so that events of runs it resumes are audited
   // and notified too.
   if (absl::Status s = engine.Start(); !s.ok()) return Fail(s);
+  // On any early return from here the engine's threads must stop before the notifier and the
+  // audit broker its listeners use are destroyed (they were declared after it).
+  absl::Cleanup stop_engine = [&engine] { engine.Stop(); };
 
   api::VaultHandler vault(kv, authz, core.clock,
                           api::VaultHandlerOptions{.cluster_id = core.cluster_id});

@@ -217,6 +217,9 @@ absl::Status AuditBroker::Load() {
 
 absl::Status AuditBroker::Enable(const DeviceConfig& config) {
   RETURN_IF_ERROR(ValidateConfig(config));
+  // One enable or disable at a time: two concurrent enables of one name or file would both open
+  // the file and fork its chain.
+  std::lock_guard<std::mutex> admin(admin_mu_);
   {
     std::shared_lock lock(mu_);
     if (devices_.contains(config.name)) {
@@ -264,21 +267,27 @@ std::shared_ptr<AuditLog> AuditBroker::LogOf(Device& device) {
 }
 
 absl::Status AuditBroker::Disable(std::string_view name) {
+  std::lock_guard<std::mutex> admin(admin_mu_);
   std::shared_ptr<Device> device;
   {
-    std::unique_lock lock(mu_);
+    std::shared_lock lock(mu_);
     auto it = devices_.find(std::string(name));
     if (it == devices_.end()) {
       return absl::NotFoundError(rekey::StrCat("no audit device \"", name, "\""));
     }
     device = it->second;
-    devices_.erase(it);
   }
+  // Forget it in the store first: if that fails, the device stays enabled and recording.
   storage::WriteBatch batch;
   batch.Delete(rekey::StrCat(kDevicePrefix, name));
-  absl::Status removed = store_.Commit(batch).status();
-  if (std::shared_ptr<AuditLog> log = LogOf(*device); log != nullptr) (void)log->Close();
-  return removed;
+  RETURN_IF_ERROR(store_.Commit(batch).status());
+  {
+    std::unique_lock lock(mu_);
+    devices_.erase(std::string(name));
+  }
+  std::lock_guard<std::mutex> device_lock(device->mu);
+  if (device->log != nullptr) (void)device->log->Close();
+  return absl::OkStatus();
 }
 
 std::vector<DeviceInfo> AuditBroker::List() const {

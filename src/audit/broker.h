@@ -118,6 +118,7 @@ class AuditBroker {
   const Clock& clock_;
   Random& random_;
   const std::string node_;
+  std::mutex admin_mu_;  // serializes Enable and Disable
   mutable std::shared_mutex mu_;
   std::map<std::string, std::shared_ptr<Device>> devices_;  // guarded by mu_
   bool closed_ = false;                                     // guarded by mu_

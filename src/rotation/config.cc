@@ -273,10 +273,19 @@ RotationConfig ParseRotationConfig(const json::object& o, const RotatorRegistry&
   }
   if (const json::value* n = r.Get("notify"); n != nullptr) {
     constexpr char kNotifyShape[] =
-        "must be a list of http(s) URLs or {\"url\", \"signing_secret\"} objects";
+        "must be a list of http(s) URLs (without user:password@) or {\"url\", "
+        "\"signing_secret\"} objects";
+    // http(s), a host, and no user:password@ (credentials belong in a signing secret, and a
+    // URL is not secret storage: it is shown by the API).
     auto is_url = [](const json::value& v) {
-      return v.is_string() && v.get_string().size() <= 2048 &&
-             (v.get_string().starts_with("http://") || v.get_string().starts_with("https://"));
+      if (!v.is_string() || v.get_string().size() > 2048) return false;
+      std::string_view url(v.get_string().data(), v.get_string().size());
+      size_t rest = url.starts_with("https://") ? 8 : url.starts_with("http://") ? 7 : 0;
+      if (rest == 0) return false;
+      const size_t end = url.find_first_of("/?#", rest);
+      std::string_view authority =
+          url.substr(rest, end == std::string_view::npos ? std::string_view::npos : end - rest);
+      return !authority.empty() && authority.find('@') == std::string_view::npos;
     };
     if (!n->is_array() || n->get_array().size() > 8) {
       r.Bad("notify", rekey::StrCat(kNotifyShape, ", at most 8"));

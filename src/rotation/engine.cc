@@ -621,14 +621,26 @@ void RotationEngine::Tick() {
   const absl::Time now = clock_.Now();
   events_.ExpireWaiters(now);
   for (const std::string& path : wake_.PopDue(now, 10000)) Enqueue(path);
+  // A secret popped from the queue that cannot be looked at now is queued again, not forgotten.
+  constexpr absl::Duration kRetryLater = absl::Minutes(1);
   for (const std::string& path : due_.PopDue(now, 1000)) {
     absl::StatusOr<RotationConfig> config = GetConfig(path);
-    if (!config.ok() || !config->schedule.has_value()) continue;
+    if (!config.ok()) {
+      if (config.status().code() != absl::StatusCode::kNotFound) {
+        due_.Upsert(path, now + kRetryLater, "");
+      }
+      continue;
+    }
+    if (!config->schedule.has_value()) continue;
     absl::StatusOr<Run> started;
     {
       std::unique_lock<std::mutex> lock(StateLock(path));
       absl::StatusOr<std::optional<SecretState>> state = LoadState(path);
-      if (!state.ok() || !state->has_value()) continue;
+      if (!state.ok()) {
+        Schedule(path, *config, now + kRetryLater);
+        continue;
+      }
+      if (!state->has_value()) continue;
       SecretState s = **state;
       if (!s.active_run.empty()) continue;  // rescheduled when that run ends
       // The queue may release a secret up to the jitter plus the target spacing after its due
@@ -667,8 +679,12 @@ void RotationEngine::Tick() {
     }
     started = Rotate(path, RotateOptions{.trigger = "schedule", .actor = "scheduler"});
     if (!started.ok()) {
-      spdlog::warn("rotation: scheduled rotation of {} did not start: {}", path,
-                   ToStd(started.status().message()));
+      spdlog::warn("rotation: scheduled rotation of {} did not start: {}; retrying in {}", path,
+                   ToStd(started.status().message()), FormatScheduleDuration(kRetryLater));
+      // A run in progress reschedules the secret when it ends; anything else tries again.
+      if (started.status().code() != absl::StatusCode::kAborted) {
+        Schedule(path, *config, now + kRetryLater);
+      }
     }
   }
 }
@@ -781,6 +797,19 @@ void RotationEngine::Advance(const std::string& path) {
     ahead = journaled_ahead_.erase(run.id) > 0;
   }
   absl::StatusOr<RotationConfig> config = GetConfig(path);
+  if (!config.ok() && config.status().code() != absl::StatusCode::kNotFound &&
+      config.status().code() != absl::StatusCode::kFailedPrecondition) {
+    // The store failed (busy, I/O): nothing is known about the config. Leave the journal as it
+    // is and try again shortly.
+    spdlog::warn("rotation {}: config unreadable ({}); retrying in 30s", path,
+                 ToStd(config.status().message()));
+    wake_.Upsert(path, clock_.Now() + absl::Seconds(30), "");
+    if (ahead) {
+      std::lock_guard<std::mutex> lock(mu_);
+      journaled_ahead_.insert(run.id);
+    }
+    return;
+  }
   Rotator* rotator = config.ok() ? registry_.Find(config->rotator) : nullptr;
   const bool promoted = run.phase == Phase::kGrace || run.phase == Phase::kRevoke;
   if (rotator == nullptr && promoted) {
@@ -821,6 +850,7 @@ void RotationEngine::BeginRollback(Run& run, std::string error, bool abandon) {
 bool RotationEngine::StepOnce(Run& run, const RotationConfig* config, Rotator* rotator, bool& ahead,
                               std::vector<Event>& carry) {
   const absl::Time now = clock_.Now();
+  bool skip_finish_hook = false;  // the finish hook kept crashing the server
   if (run.Waiting()) {
     if (run.WakeAt() > now) {
       wake_.Upsert(run.path, run.WakeAt(), "");
@@ -855,6 +885,27 @@ bool RotationEngine::StepOnce(Run& run, const RotationConfig* config, Rotator* r
       if (!run.steps.empty() && run.steps.back().result.empty()) {
         run.steps.back().result = "interrupted";
         run.steps.back().ended = now;
+      }
+      if (interrupted >= options_.max_interruptions &&
+          (run.phase == Phase::kRevoke || run.phase == Phase::kRollback)) {
+        // A revoke or rollback that keeps killing the server is given up: the new value is
+        // current (revoke), or the old one still is (rollback); the run ends and says so.
+        run.error = rekey::StrCat(
+            PhaseName(run.phase), " was interrupted ", interrupted, " times and was given up",
+            run.phase == Phase::kRevoke ? "; the previous value may still be valid on the target"
+                                        : "; the target may hold an unused new value");
+        run.outcome = run.phase == Phase::kRevoke ? Outcome::kSucceeded : Outcome::kFailed;
+        run.phase = Phase::kDone;
+        run.started = false;
+        carry.push_back(MakeEvent(run,
+                                  run.outcome == Outcome::kSucceeded ? "rotation.revoke_failed"
+                                                                     : "rotation.rollback_failed",
+                                  run.error));
+        return true;
+      }
+      if (interrupted >= options_.max_interruptions && run.phase == Phase::kFinish) {
+        // Promote is idempotent; it is the rotator's finish hook that keeps crashing: skip it.
+        skip_finish_hook = true;
       }
       if (interrupted >= options_.max_interruptions && run.phase != Phase::kRollback &&
           run.phase != Phase::kRevoke && run.phase != Phase::kFinish) {
@@ -904,9 +955,17 @@ bool RotationEngine::StepOnce(Run& run, const RotationConfig* config, Rotator* r
               !v->second.destroyed) {
             run.pending_version = v->first;
             run.pending_version_id = v->second.id;
-          } else {
+          } else if (v != meta->versions.end() && v->second.created_by.rfind("rotation:", 0) == 0) {
             // Left over by an earlier run: it never became current; drop it.
             (void)kv_.Discard(run.path, secrets::kLabelPending, pending->second);
+          } else {
+            // Someone else staged it (e.g. AWSPENDING through the AWS API): not ours to destroy.
+            const std::string why = rekey::StrCat("version ", pending->second,
+                                                  " is labelled pending by another writer");
+            step_done(absl::AbortedError(why));
+            BeginRollback(run, why, /*abandon=*/true);
+            events.push_back(MakeEvent(run, "rotation.abandoned", why));
+            break;
           }
         }
       }
@@ -984,7 +1043,11 @@ bool RotationEngine::StepOnce(Run& run, const RotationConfig* config, Rotator* r
       }
       Context ctx(*this, run, *config, Step::kFinish, false);
       absl::Status status = ctx.LoadVersions();
-      if (status.ok()) status = rotator->Finish(ctx);
+      if (status.ok() && skip_finish_hook) {
+        status = absl::AbortedError("the finish hook was skipped: it was interrupted repeatedly");
+      } else if (status.ok()) {
+        status = rotator->Finish(ctx);
+      }
       MaybeCrash(run, true);
       step_done(status);
       // The new value is current and readers have it: there is no going back from here. A

@@ -511,6 +511,54 @@ TEST_F(EngineTest, AValueThatStaysDueAfterRotatingIsNotRotatedInALoop) {
   EXPECT_GT(status.front().state.next_due, clock_.Now() + absl::Minutes(50));
 }
 
+TEST_F(EngineTest, APendingVersionStagedByAnotherWriterIsLeftAlone) {
+  Provision("app/db", kFaultConfig);
+  ASSERT_OK(kv_->Put("app/db", SecretBytes(R"j({"value":"staged-by-aws"})j"),
+                     secrets::WriteOptions{.actor = "aws", .stage_label = "pending"})
+                .status());
+  ASSERT_OK_AND_ASSIGN(RunRecord run, engine_->Rotate("app/db", {}));
+  engine_->RunUntilIdle();
+  ASSERT_OK_AND_ASSIGN(RunRecord done, engine_->GetRun("app/db", run.id));
+  EXPECT_EQ(done.outcome, Outcome::kAbandoned);
+  EXPECT_THAT(done.error, HasSubstr("another writer"));
+  ASSERT_OK_AND_ASSIGN(secrets::SecretMetadata meta, kv_->GetMetadata("app/db"));
+  EXPECT_FALSE(meta.versions.at(2).destroyed);
+  EXPECT_EQ(meta.labels.at("pending"), 2u);
+}
+
+TEST_F(EngineTest, ARevokeThatKeepsCrashingTheServerIsGivenUp) {
+  Provision("app/db", kFaultConfig);
+  options_.crash_for_test = CrashPointForTest{Phase::kRevoke, true, [] { throw Crash{}; }};
+  NewEngine();
+  ASSERT_OK(engine_->Rotate("app/db", {.incident = true}).status());
+  for (int restart = 0; restart < 3; ++restart) {
+    EXPECT_THROW(engine_->RunUntilIdle(), Crash) << restart;
+    NewEngine();
+  }
+  engine_->RunUntilIdle();
+  ASSERT_OK_AND_ASSIGN(std::vector<RunRecord> runs, engine_->Runs("app/db", 0));
+  EXPECT_EQ(runs[0].outcome, Outcome::kSucceeded);
+  EXPECT_THAT(runs[0].error, HasSubstr("given up"));
+  EXPECT_NE(Current("app/db"), "initial");
+  EXPECT_THAT(EventTypes("app/db"), Contains("rotation.revoke_failed"));
+}
+
+TEST_F(EngineTest, NotifyUrlsWithCredentialsAreRefused) {
+  std::vector<Problem> problems;
+  EXPECT_THAT(engine_->SetConfig("app/db",
+                                 json::parse(R"j({"rotator":"fault",)j"
+                                             R"j("notify":["https://user:tok@hooks.example/x"]})j")
+                                     .as_object(),
+                                 &problems),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_EQ(problems[0].field, "notify");
+  EXPECT_OK(engine_->SetConfig(
+      "app/db", json::parse(R"j({"rotator":"fault","notify":["https://hooks.example/x",)j"
+                            R"j({"url":"http://127.0.0.1:9/y","signing_secret":"ops/k"}]})j")
+                    .as_object()));
+}
+
 // Regression: the scheduler thread waited on the workers' condition variable and could swallow
 // the wakeup meant for a worker, leaving a run queued with every worker idle.
 TEST(EngineThreadsTest, EveryQueuedRunIsPickedUpByAWorker) {

@@ -13,11 +13,16 @@ namespace {
 
 // "scheme://host:port" of a URL: webhook URLs often carry a secret in their path or query
 // (chat webhooks do), so logs name only the origin.
-std::string_view OriginOf(std::string_view url) {
+std::string OriginOf(std::string_view url) {
   const size_t scheme = url.find("://");
   if (scheme == std::string_view::npos) return "(invalid url)";
   const size_t path = url.find_first_of("/?#", scheme + 3);
-  return url.substr(0, path);
+  std::string_view authority = url.substr(
+      scheme + 3, path == std::string_view::npos ? std::string_view::npos : path - scheme - 3);
+  if (size_t at = authority.rfind('@'); at != std::string_view::npos) {
+    authority.remove_prefix(at + 1);  // never log user:password@
+  }
+  return rekey::StrCat(url.substr(0, scheme + 3), authority);
 }
 
 }  // namespace
@@ -50,11 +55,13 @@ void Notifier::Enqueue(const Event& event) {
 void Notifier::Stop() {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (stopping_ && !thread_.joinable()) return;
-    stopping_ = true;
+    if (!stopping_) {
+      stopping_ = true;
+      drain_deadline_ = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    }
   }
   cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  std::call_once(joined_, [this] { thread_.join(); });
 }
 
 std::string Notifier::Body(const Event& event) {
@@ -76,6 +83,12 @@ void Notifier::Loop() {
   for (;;) {
     cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
     if (queue_.empty()) return;  // stopping, nothing left
+    if (stopping_ && std::chrono::steady_clock::now() > drain_deadline_) {
+      // Shutdown must not wait on dead webhooks for long.
+      spdlog::warn("rotation notify: stopping; {} queued event(s) not delivered", queue_.size());
+      queue_.clear();
+      return;
+    }
     Event event = std::move(queue_.front());
     queue_.pop_front();
     const bool last_chance = stopping_;

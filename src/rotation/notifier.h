@@ -4,6 +4,7 @@
 #ifndef REKEY_ROTATION_NOTIFIER_H_
 #define REKEY_ROTATION_NOTIFIER_H_
 
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -44,7 +45,7 @@ class Notifier {
 
   // Queues `event` for the secret's webhooks; returns at once.
   void Enqueue(const Event& event);
-  // Delivers what is queued (one attempt each), then stops the thread.
+  // Delivers what is queued (one attempt each, for at most 5 s), then stops the thread.
   void Stop();
 
   // The request body for `event` (exposed for tests and docs).
@@ -67,6 +68,9 @@ class Notifier {
   std::condition_variable cv_;
   std::deque<Event> queue_;  // guarded by mu_
   bool stopping_ = false;    // guarded by mu_
+  // Once stopping, queued events still get one attempt until then; the rest are dropped.
+  std::chrono::steady_clock::time_point drain_deadline_;  // guarded by mu_
+  std::once_flag joined_;
   std::thread thread_;
 };
 
