@@ -68,6 +68,7 @@ void DueQueue::Upsert(std::string_view path, absl::Time due, std::string_view ta
     Slot& slot = slots_[*it];
     const uint32_t old_target = slot.target;
     slot.target = target;
+    slot.deferred_s = 0;
     if (old_target != kNoTarget) UnrefTarget(old_target);
     HeapSet(slot.heap_pos, due_ns);
     return;
@@ -82,6 +83,7 @@ void DueQueue::Upsert(std::string_view path, absl::Time due, std::string_view ta
   }
   slots_[s].path = std::string(path);  // exact capacity: assign() into an empty string doubles it
   slots_[s].target = target;
+  slots_[s].deferred_s = 0;
   index_.insert(s);
   heap_.push_back(HeapEntry{due_ns, s});
   slots_[s].heap_pos = static_cast<uint32_t>(heap_.size() - 1);
@@ -119,9 +121,11 @@ size_t DueQueue::target_count() const {
   return target_ids_.size();
 }
 
-std::vector<std::string> DueQueue::PopDue(absl::Time now, size_t max) {
+std::vector<std::string> DueQueue::PopDue(absl::Time now, size_t max,
+                                          std::vector<absl::Duration>* deferred) {
   const int64_t now_ns = ToNanos(now);
   std::vector<std::string> out;
+  if (deferred != nullptr) deferred->clear();
   absl::MutexLock lock(&mu_);
   if (!retired_.empty()) SweepRetiredTargets(now_ns);
   while (!heap_.empty() && out.size() < max && heap_.front().due_ns <= now_ns) {
@@ -134,11 +138,15 @@ std::vector<std::string> DueQueue::PopDue(absl::Time now, size_t max) {
         // Too soon after this target's last release: take its next free release slot.
         const int64_t at = std::max(earliest, t.next_free_ns);
         t.next_free_ns = AddSat(at, spacing_ns_);
+        const int64_t added_s = (at - heap_.front().due_ns) / 1000000000 + 1;
+        slots_[s].deferred_s = static_cast<uint32_t>(
+            std::min<int64_t>(UINT32_MAX, int64_t{slots_[s].deferred_s} + added_s));
         HeapSet(0, at);
         continue;
       }
       t.last_release_ns = now_ns;
     }
+    if (deferred != nullptr) deferred->push_back(absl::Seconds(slots_[s].deferred_s));
     out.emplace_back();
     EraseSlot(s, &out.back());
   }

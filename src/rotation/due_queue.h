@@ -57,7 +57,11 @@ class DueQueue {
   // target released another entry less than min_target_spacing before `now` is not returned:
   // it is re-queued for the target's next free release slot (>= last release + spacing) and
   // comes out of a later call. A call with nothing due is O(1) and allocates nothing.
-  std::vector<std::string> PopDue(absl::Time now, size_t max);
+  // When `deferred` is given, it receives, for each path returned, how long per-target spacing
+  // held the entry back beyond its (jittered) due time, so a caller judging lateness can tell
+  // the queue's own delay from a missed deadline.
+  std::vector<std::string> PopDue(absl::Time now, size_t max,
+                                  std::vector<absl::Duration>* deferred = nullptr);
 
   // How many distinct target keys are interned (for tests and metrics).
   size_t target_count() const;
@@ -69,6 +73,7 @@ class DueQueue {
     std::string path;
     uint32_t target = kNoTarget;  // index into targets_
     uint32_t heap_pos = 0;        // index into heap_
+    uint32_t deferred_s = 0;      // seconds spacing held it back (saturating); reset by Upsert
   };
   struct HeapEntry {
     int64_t due_ns;

@@ -132,6 +132,21 @@ TEST(DueQueueTest, ManySecretsOfOneTargetTakeSuccessiveSlots) {
   EXPECT_EQ(released.back(), kT0 + absl::Seconds(120));  // one slot each, none wasted
 }
 
+TEST(DueQueueTest, ReportsHowLongSpacingHeldAnEntryBack) {
+  DueQueue q(SpacingOnly(absl::Seconds(30)), nullptr);
+  for (const char* p : {"a", "b", "c"}) q.Upsert(p, kT0, "db1");
+  q.Upsert("x", kT0, "db2");
+  std::vector<absl::Duration> deferred;
+  EXPECT_THAT(q.PopDue(kT0, 10, &deferred), ElementsAre("a", "x"));
+  EXPECT_THAT(deferred, ElementsAre(absl::ZeroDuration(), absl::ZeroDuration()));
+  EXPECT_THAT(q.PopDue(kT0 + absl::Seconds(30), 10, &deferred), ElementsAre("b"));
+  ASSERT_EQ(deferred.size(), 1u);
+  EXPECT_GE(deferred[0], absl::Seconds(30));
+  EXPECT_LE(deferred[0], absl::Seconds(31));
+  EXPECT_THAT(q.PopDue(kT0 + absl::Seconds(60), 10, &deferred), ElementsAre("c"));
+  EXPECT_GE(deferred[0], absl::Seconds(60));
+}
+
 TEST(DueQueueTest, HeldBackEntriesGetDistinctReleaseSlots) {
   // So a large backlog on one target is re-queued once per entry, not once per tick.
   DueQueue q(SpacingOnly(absl::Seconds(30)), nullptr);

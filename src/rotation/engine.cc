@@ -623,7 +623,10 @@ void RotationEngine::Tick() {
   for (const std::string& path : wake_.PopDue(now, 10000)) Enqueue(path);
   // A secret popped from the queue that cannot be looked at now is queued again, not forgotten.
   constexpr absl::Duration kRetryLater = absl::Minutes(1);
-  for (const std::string& path : due_.PopDue(now, 1000)) {
+  std::vector<absl::Duration> deferred;  // how long target spacing held each one back
+  const std::vector<std::string> due_paths = due_.PopDue(now, 1000, &deferred);
+  for (size_t i = 0; i < due_paths.size(); ++i) {
+    const std::string& path = due_paths[i];
     absl::StatusOr<RotationConfig> config = GetConfig(path);
     if (!config.ok()) {
       if (config.status().code() != absl::StatusCode::kNotFound) {
@@ -643,11 +646,11 @@ void RotationEngine::Tick() {
       if (!state->has_value()) continue;
       SecretState s = **state;
       if (!s.active_run.empty()) continue;  // rescheduled when that run ends
-      // The queue may release a secret up to the jitter plus the target spacing after its due
-      // time; that delay is ours, not a missed window.
+      // The queue releases a secret up to the jitter, plus however long target spacing held it
+      // back, after its due time: that delay is ours, not a missed window.
       absl::Duration window = config->window;
       if (window > absl::ZeroDuration()) {
-        window += options_.spacing.max_jitter + options_.spacing.min_target_spacing;
+        window += options_.spacing.max_jitter + deferred[i] + absl::Seconds(1);
       }
       DueDecision decision = Decide(*config->schedule, s.next_due, window, now);
       if (decision.kind == DueDecision::kNotDue) {

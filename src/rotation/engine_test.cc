@@ -314,6 +314,29 @@ TEST_F(EngineTest, SecretsOfOneTargetAreSpacedApart) {
   for (const char* p : {"a", "b", "c"}) EXPECT_NE(Current(p), "initial") << p;
 }
 
+TEST_F(EngineTest, SpacingDelaysAreNotMissedWindows) {
+  // Thirty secrets of one database, all due at once, a 5-minute window and 30 s spacing: the
+  // last ones start ~15 minutes late because of the spacing, which is not a missed window.
+  options_.spacing.min_target_spacing = absl::Seconds(30);
+  NewEngine();
+  for (int i = 0; i < 30; ++i) {
+    Provision(rekey::StrCat("db/user", i),
+              R"j({"rotator":"fault","params":{"target":"db1"},"schedule":"rate(1h)",)j"
+              R"j("window":"5m","grace":"0s"})j");
+  }
+  clock_.Advance(absl::Hours(1));
+  for (int i = 0; i < 32; ++i) {
+    engine_->Tick();
+    engine_->RunUntilIdle();
+    clock_.Advance(absl::Seconds(30));
+  }
+  for (int i = 0; i < 30; ++i) {
+    const std::string path = rekey::StrCat("db/user", i);
+    EXPECT_NE(Current(path), "initial") << path;
+    EXPECT_THAT(EventTypes(path), ::testing::Not(Contains("secret.overdue"))) << path;
+  }
+}
+
 TEST_F(EngineTest, DryRunReportsEveryProblemAndChangesNothing) {
   Provision("app/db", kFaultConfig);
   target_->FailNext(Step::kCreate, 1);  // Check fails: the target is unreachable
