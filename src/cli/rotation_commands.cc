@@ -960,7 +960,8 @@ void RegisterRotationCommands(CLI::App& app, std::shared_ptr<Client> client, int
   set->add_option("path", cargs->path, "Secret path, e.g. prod/db")->required();
   set->add_option("--file", cargs->file,
                   "Config JSON file ('-' = stdin); flags given override its fields");
-  set->add_option("--rotator", cargs->rotator, "Rotator name: generic, http, exec, postgres, mysql, redis");
+  set->add_option("--rotator", cargs->rotator,
+                  "Rotator name: generic, http, exec, postgres, mysql, redis");
   set->add_option("--schedule", cargs->schedule,
                   "rate(30d), cron(0 3 * * *), before_expiry(14d), at_fraction(2/3)");
   set->add_option("--window", cargs->window, "How late a due rotation may still start, e.g. 2h");

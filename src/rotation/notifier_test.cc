@@ -79,9 +79,9 @@ TEST_F(NotifierTest, EachWebhookGetsTheEventSignedWithItsKey) {
   for (const auto& [name, value] : calls[0].headers) {
     if (name == "X-Rekey-Signature") signature = value;
   }
-  ASSERT_OK_AND_ASSIGN(std::string expected,
-                       Notifier::Signature(SecretBytes("0123456789abcdef0123"), clock_.Now(),
-                                           calls[0].body));
+  ASSERT_OK_AND_ASSIGN(
+      std::string expected,
+      Notifier::Signature(SecretBytes("0123456789abcdef0123"), clock_.Now(), calls[0].body));
   EXPECT_EQ(signature, expected);
   EXPECT_THAT(signature, HasSubstr(",v1="));
   for (const auto& [name, value] : calls[1].headers) EXPECT_NE(name, "X-Rekey-Signature");

@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 
 #include "core/strings.h"
+#include "rotators/common/params.h"
 
 namespace rekey::rotators::generic {
 namespace {
@@ -24,17 +25,6 @@ std::vector<std::string> FieldsOf(const json::object& params) {
   }
   if (fields.empty()) fields.push_back("value");
   return fields;
-}
-
-// Wipes every string of a parsed value before the document is freed.
-void WipeStrings(json::value& v) {
-  if (v.is_string()) {
-    SecureWipe(v.get_string().data(), v.get_string().size());
-  } else if (v.is_object()) {
-    for (auto& [k, f] : v.get_object()) WipeStrings(f);
-  } else if (v.is_array()) {
-    for (json::value& e : v.get_array()) WipeStrings(e);
-  }
 }
 
 class GenericRotator final : public rotation::Rotator {
@@ -76,7 +66,7 @@ class GenericRotator final : public rotation::Rotator {
       boost::system::error_code ec;
       doc = json::parse(json::string_view(text.data(), text.size()), ec);
       if (ec || !doc.is_object()) {
-        WipeStrings(doc);
+        WipeJsonStrings(doc);
         return absl::FailedPreconditionError(
             rekey::StrCat("the current value of \"", ctx.path(), "\" is not a JSON object"));
       }
@@ -84,15 +74,15 @@ class GenericRotator final : public rotation::Rotator {
     for (const std::string& field : FieldsOf(ctx.params())) {
       absl::StatusOr<SecretBytes> fresh = ctx.Generate();
       if (!fresh.ok()) {
-        WipeStrings(doc);
+        WipeJsonStrings(doc);
         return fresh.status();
       }
       json::object& o = doc.get_object();
-      if (json::value* old = o.if_contains(field); old != nullptr) WipeStrings(*old);
+      if (json::value* old = o.if_contains(field); old != nullptr) WipeJsonStrings(*old);
       o[field] = json::string(fresh->Reveal().data(), fresh->Reveal().size());
     }
     std::string text = json::serialize(doc);
-    WipeStrings(doc);
+    WipeJsonStrings(doc);
     return SecretBytes::TakeFrom(text);
   }
 

@@ -18,6 +18,7 @@
 #include "absl/time/time.h"
 #include "core/status_macros.h"
 #include "core/strings.h"
+#include "rotators/common/params.h"
 
 namespace rekey::rotators::mysql {
 namespace {
@@ -32,37 +33,13 @@ constexpr size_t kMaxMessageChars = 300;
 json::string_view J(std::string_view s) { return json::string_view(s.data(), s.size()); }
 std::string_view S(json::string_view s) { return std::string_view(s.data(), s.size()); }
 
-void AddProblem(std::vector<Problem>* problems, std::string_view name, std::string_view message) {
-  problems->push_back({rekey::StrCat("params.", name), std::string(message)});
-}
-
-void WipeStrings(json::value& v) {
-  if (v.is_string()) {
-    SecureWipe(v.get_string().data(), v.get_string().size());
-  } else if (v.is_object()) {
-    for (auto& [k, f] : v.get_object()) WipeStrings(f);
-  } else if (v.is_array()) {
-    for (json::value& e : v.get_array()) WipeStrings(e);
-  }
-}
-
 std::string Redact(std::string text, const std::vector<std::string_view>& redact) {
-  for (std::string_view r : redact) {
-    if (r.empty()) continue;
-    for (size_t pos = 0; (pos = text.find(r, pos)) != std::string::npos; pos += 10) {
-      text.replace(pos, r.size(), "[redacted]");
-    }
-  }
+  text = RedactValues(std::move(text), redact);
   // A syntax error quotes the statement near the error: keep only the fact.
   if (size_t near = text.find("near '"); near != std::string::npos) {
     text = rekey::StrCat(text.substr(0, near), "near [redacted]");
   }
-  std::string out;
-  for (char c : text) {
-    if (out.size() >= kMaxMessageChars) break;
-    out.push_back(c == '\n' || c == '\r' ? ' ' : c);
-  }
-  return out;
+  return OneLine(text, kMaxMessageChars);
 }
 
 enum class RevokeMode { kLock, kRandomPassword };
@@ -88,17 +65,6 @@ struct Credential {
   SecretBytes password;
 };
 
-std::optional<std::string> StringParam(const json::object& params, std::string_view name,
-                                       std::vector<Problem>* problems) {
-  const json::value* v = params.if_contains(J(name));
-  if (v == nullptr) return std::nullopt;
-  if (!v->is_string()) {
-    AddProblem(problems, name, "must be a string");
-    return std::nullopt;
-  }
-  return std::string(S(v->get_string()));
-}
-
 bool ValidName(std::string_view name) {
   return !name.empty() && name.size() <= kMaxUserName && name.find('\0') == std::string::npos;
 }
@@ -108,28 +74,9 @@ Config ParseConfig(const json::object& params, std::vector<Problem>* problems) {
       "host",        "port",         "tls",      "ssl_ca",    "username",
       "user_host",   "admin_secret", "strategy", "usernames", "group_role",
       "revoke_mode", "verify_query", "timeout"};
-  for (const auto& [key, value] : params) {
-    if (std::find(kKnown.begin(), kKnown.end(), S(key)) == kKnown.end()) {
-      AddProblem(problems, S(key), "unknown field");
-    }
-  }
+  RejectUnknownParams(params, kKnown, problems);
   Config c;
-  if (auto host = StringParam(params, "host", problems)) {
-    if (host->empty() || host->size() > 255) {
-      AddProblem(problems, "host", "must be a host name or address");
-    } else {
-      c.host = *host;
-    }
-  } else if (!params.contains("host")) {
-    AddProblem(problems, "host", "is required");
-  }
-  if (const json::value* v = params.if_contains("port")) {
-    if (!v->is_int64() || v->get_int64() < 1 || v->get_int64() > 65535) {
-      AddProblem(problems, "port", "must be an integer in 1..65535");
-    } else {
-      c.port = static_cast<int>(v->get_int64());
-    }
-  }
+  HostPortParams(params, problems, c.host, c.port);
   if (auto tls = StringParam(params, "tls", problems)) {
     if (*tls != "disable" && *tls != "prefer" && *tls != "require" && *tls != "verify") {
       AddProblem(problems, "tls", "must be disable, prefer, require or verify");
@@ -209,23 +156,14 @@ Config ParseConfig(const json::object& params, std::vector<Problem>* problems) {
       c.verify_query = *q;
     }
   }
-  if (auto t = StringParam(params, "timeout", problems)) {
-    absl::Duration d;
-    if (!absl::ParseDuration(ToAbsl(*t), &d) || d < absl::Seconds(1) || d > absl::Minutes(10)) {
-      AddProblem(problems, "timeout", "must be a duration from 1s to 10m, e.g. \"10s\"");
-    } else {
-      c.timeout = d;
-    }
-  }
+  TimeoutParam(params, "timeout", problems, c.timeout);
   return c;
 }
 
 absl::StatusOr<Config> ConfigOf(const StepContext& ctx) {
   std::vector<Problem> problems;
   Config c = ParseConfig(ctx.params(), &problems);
-  if (!problems.empty()) {
-    return absl::InvalidArgumentError(rekey::StrCat(problems[0].field, " ", problems[0].message));
-  }
+  RETURN_IF_ERROR(FirstProblem(problems));
   return c;
 }
 
@@ -235,7 +173,7 @@ absl::StatusOr<Credential> CredentialOf(const SecretBytes& value, std::string_vi
   boost::system::error_code ec;
   json::value doc = json::parse(J(value.Reveal()), ec);
   if (ec || !doc.is_object()) {
-    WipeStrings(doc);
+    WipeJsonStrings(doc);
     return absl::FailedPreconditionError(rekey::StrCat(what, " is not a JSON object"));
   }
   Credential cred;
@@ -246,7 +184,7 @@ absl::StatusOr<Credential> CredentialOf(const SecretBytes& value, std::string_vi
   const json::value* p = o.if_contains("password");
   const bool ok = p != nullptr && p->is_string() && !cred.username.empty();
   if (ok) cred.password = SecretBytes(S(p->get_string()));
-  WipeStrings(doc);
+  WipeJsonStrings(doc);
   if (!ok) {
     return absl::FailedPreconditionError(
         rekey::StrCat(what, " lacks a \"username\" or \"password\" string"));
@@ -525,7 +463,7 @@ absl::StatusOr<SecretBytes> MysqlRotator::Create(StepContext& ctx) {
     boost::system::error_code ec;
     doc = json::parse(J(ctx.current()->value->Reveal()), ec);
     if (ec || !doc.is_object()) {
-      WipeStrings(doc);
+      WipeJsonStrings(doc);
       return absl::FailedPreconditionError("the current value is not a JSON object");
     }
   }
@@ -540,16 +478,16 @@ absl::StatusOr<SecretBytes> MysqlRotator::Create(StepContext& ctx) {
   }
   absl::StatusOr<SecretBytes> password = ctx.Generate();
   if (!password.ok()) {
-    WipeStrings(doc);
+    WipeJsonStrings(doc);
     return password.status();
   }
-  if (json::value* old = o.if_contains("password")) WipeStrings(*old);
+  if (json::value* old = o.if_contains("password")) WipeJsonStrings(*old);
   o["username"] = J(user);
   o["password"] = J(password->Reveal());
   o["host"] = J(c.host);
   o["port"] = c.port;
   std::string text = json::serialize(o);
-  WipeStrings(doc);
+  WipeJsonStrings(doc);
   return SecretBytes::TakeFrom(text);
 }
 

@@ -9,6 +9,7 @@
 #include "absl/strings/str_replace.h"
 #include "core/secret_bytes.h"
 #include "core/strings.h"
+#include "rotators/common/params.h"
 
 namespace rekey::rotators::postgres {
 namespace {
@@ -20,28 +21,12 @@ struct ResultDeleter {
 };
 using ResultPtr = std::unique_ptr<PGresult, ResultDeleter>;
 
-std::string Flatten(std::string_view text) {
-  std::string out;
-  out.reserve(std::min(text.size(), kMaxMessageChars));
-  for (char c : text) {
-    if (out.size() >= kMaxMessageChars) break;
-    out.push_back(c == '\n' || c == '\r' || c == '\t' ? ' ' : c);
-  }
-  while (!out.empty() && out.back() == ' ') out.pop_back();
-  return out;
-}
+std::string Flatten(std::string_view text) { return rotators::OneLine(text, kMaxMessageChars); }
 
 }  // namespace
 
 std::string Redact(std::string text, const std::vector<std::string_view>& redact) {
-  for (std::string_view r : redact) {
-    if (r.empty()) continue;
-    size_t pos = 0;
-    while ((pos = text.find(r, pos)) != std::string::npos) {
-      text.replace(pos, r.size(), "[redacted]");
-      pos += 10;
-    }
-  }
+  text = rotators::RedactValues(std::move(text), redact);
   return Flatten(text);
 }
 

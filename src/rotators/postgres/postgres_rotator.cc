@@ -12,6 +12,7 @@
 #include "absl/time/time.h"
 #include "core/status_macros.h"
 #include "core/strings.h"
+#include "rotators/common/params.h"
 #include "rotators/postgres/pg_client.h"
 
 namespace rekey::rotators::postgres {
@@ -27,50 +28,6 @@ constexpr size_t kMaxStatementChars = 4096;
 
 json::string_view J(std::string_view s) { return json::string_view(s.data(), s.size()); }
 std::string_view S(json::string_view s) { return std::string_view(s.data(), s.size()); }
-
-void AddProblem(std::vector<Problem>* problems, std::string_view name, std::string_view message) {
-  problems->push_back({rekey::StrCat("params.", name), std::string(message)});
-}
-
-void WipeStrings(json::value& v) {
-  if (v.is_string()) {
-    SecureWipe(v.get_string().data(), v.get_string().size());
-  } else if (v.is_object()) {
-    for (auto& [k, f] : v.get_object()) WipeStrings(f);
-  } else if (v.is_array()) {
-    for (json::value& e : v.get_array()) WipeStrings(e);
-  }
-}
-
-// A parsed JSON object whose strings are wiped when it goes away.
-class WipedObject {
- public:
-  WipedObject() : value_(json::object()) {}
-  ~WipedObject() { WipeStrings(value_); }
-  WipedObject(const WipedObject&) = delete;
-  WipedObject& operator=(const WipedObject&) = delete;
-
-  // kFailedPrecondition when `text` is not a JSON object; `what` names it in the message.
-  absl::Status Parse(std::string_view text, std::string_view what) {
-    boost::system::error_code ec;
-    json::value v = json::parse(J(text), ec);
-    if (ec || !v.is_object()) {
-      WipeStrings(v);
-      return absl::FailedPreconditionError(rekey::StrCat(what, " is not a JSON object"));
-    }
-    WipeStrings(value_);
-    value_ = std::move(v);
-    return absl::OkStatus();
-  }
-  json::object& object() { return value_.get_object(); }
-  std::string String(std::string_view key) const {
-    const json::value* v = value_.get_object().if_contains(J(key));
-    return v != nullptr && v->is_string() ? std::string(S(v->get_string())) : "";
-  }
-
- private:
-  json::value value_;
-};
 
 struct Credential {
   std::string username;
@@ -121,17 +78,6 @@ bool ValidTemplate(std::string_view t, std::string* why) {
   return true;
 }
 
-std::optional<std::string> StringParam(const json::object& params, std::string_view name,
-                                       std::vector<Problem>* problems) {
-  const json::value* v = params.if_contains(J(name));
-  if (v == nullptr) return std::nullopt;
-  if (!v->is_string()) {
-    AddProblem(problems, name, "must be a string");
-    return std::nullopt;
-  }
-  return std::string(S(v->get_string()));
-}
-
 std::vector<std::string> StatementsParam(const json::object& params, std::string_view name,
                                          std::vector<Problem>* problems) {
   std::vector<std::string> out;
@@ -161,28 +107,9 @@ Config ParseConfig(const json::object& params, std::vector<Problem>* problems) {
       "sslrootcert", "username",     "usernames",        "admin_secret",
       "strategy",    "group_role",   "set_statements",   "revoke_statements",
       "revoke_mode", "verify_query", "statement_timeout"};
-  for (const auto& [key, value] : params) {
-    if (std::find(kKnown.begin(), kKnown.end(), S(key)) == kKnown.end()) {
-      AddProblem(problems, S(key), "unknown field");
-    }
-  }
+  RejectUnknownParams(params, kKnown, problems);
   Config c;
-  if (auto host = StringParam(params, "host", problems)) {
-    if (host->empty() || host->size() > 255) {
-      AddProblem(problems, "host", "must be a host name or address");
-    } else {
-      c.host = *host;
-    }
-  } else if (!params.contains("host")) {
-    AddProblem(problems, "host", "is required");
-  }
-  if (const json::value* v = params.if_contains("port")) {
-    if (!v->is_int64() || v->get_int64() < 1 || v->get_int64() > 65535) {
-      AddProblem(problems, "port", "must be an integer in 1..65535");
-    } else {
-      c.port = static_cast<int>(v->get_int64());
-    }
-  }
+  HostPortParams(params, problems, c.host, c.port);
   if (auto db = StringParam(params, "database", problems)) {
     if (db->empty() || db->size() > kMaxRoleName) {
       AddProblem(problems, "database", "must be a database name");
@@ -269,23 +196,14 @@ Config ParseConfig(const json::object& params, std::vector<Problem>* problems) {
       c.verify_query = *q;
     }
   }
-  if (auto t = StringParam(params, "statement_timeout", problems)) {
-    absl::Duration d;
-    if (!absl::ParseDuration(ToAbsl(*t), &d) || d < absl::Seconds(1) || d > absl::Minutes(10)) {
-      AddProblem(problems, "statement_timeout", "must be a duration from 1s to 10m, e.g. \"10s\"");
-    } else {
-      c.timeout = d;
-    }
-  }
+  TimeoutParam(params, "statement_timeout", problems, c.timeout);
   return c;
 }
 
 absl::StatusOr<Config> ConfigOf(const StepContext& ctx) {
   std::vector<Problem> problems;
   Config c = ParseConfig(ctx.params(), &problems);
-  if (!problems.empty()) {
-    return absl::InvalidArgumentError(rekey::StrCat(problems[0].field, " ", problems[0].message));
-  }
+  RETURN_IF_ERROR(FirstProblem(problems));
   return c;
 }
 
@@ -538,7 +456,7 @@ absl::StatusOr<SecretBytes> PostgresRotator::Create(StepContext& ctx) {
   }
   ASSIGN_OR_RETURN(SecretBytes password, ctx.Generate());
   json::object& o = doc.object();
-  if (json::value* old = o.if_contains("password")) WipeStrings(*old);
+  if (json::value* old = o.if_contains("password")) WipeJsonStrings(*old);
   o["username"] = J(user);
   o["password"] = J(password.Reveal());
   o["host"] = J(c.host);

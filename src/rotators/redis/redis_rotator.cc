@@ -15,6 +15,7 @@
 #include "absl/time/time.h"
 #include "core/status_macros.h"
 #include "core/strings.h"
+#include "rotators/common/params.h"
 
 namespace rekey::rotators::redis {
 namespace {
@@ -28,40 +29,16 @@ constexpr size_t kMaxMessageChars = 200;
 json::string_view J(std::string_view s) { return json::string_view(s.data(), s.size()); }
 std::string_view S(json::string_view s) { return std::string_view(s.data(), s.size()); }
 
-void AddProblem(std::vector<Problem>* problems, std::string_view name, std::string_view message) {
-  problems->push_back({rekey::StrCat("params.", name), std::string(message)});
-}
-
-void WipeStrings(json::value& v) {
-  if (v.is_string()) {
-    SecureWipe(v.get_string().data(), v.get_string().size());
-  } else if (v.is_object()) {
-    for (auto& [k, f] : v.get_object()) WipeStrings(f);
-  } else if (v.is_array()) {
-    for (json::value& e : v.get_array()) WipeStrings(e);
-  }
-}
-
 // Replaces each non-empty `redact` string in `text`, flattens and truncates it.
 std::string Redact(std::string text, const std::vector<std::string_view>& redact) {
-  for (std::string_view r : redact) {
-    if (r.empty()) continue;
-    for (size_t pos = 0; (pos = text.find(r, pos)) != std::string::npos; pos += 10) {
-      text.replace(pos, r.size(), "[redacted]");
-    }
-  }
+  text = RedactValues(std::move(text), redact);
   // An ACL modifier ('>pw', '<pw') echoed in an altered form (not found above): drop everything
   // from the quote on.
   if (size_t q = text.find("modifier '");
       q != std::string::npos && text.compare(q + 10, 11, "[redacted]'") != 0) {
     text = rekey::StrCat(text.substr(0, q), "modifier [redacted]");
   }
-  std::string out;
-  for (char c : text) {
-    if (out.size() >= kMaxMessageChars) break;
-    out.push_back(c == '\n' || c == '\r' ? ' ' : c);
-  }
-  return out;
+  return OneLine(text, kMaxMessageChars);
 }
 
 enum class Mode { kAcl, kRequirePass };
@@ -81,42 +58,12 @@ struct Credential {
   SecretBytes password;
 };
 
-std::optional<std::string> StringParam(const json::object& params, std::string_view name,
-                                       std::vector<Problem>* problems) {
-  const json::value* v = params.if_contains(J(name));
-  if (v == nullptr) return std::nullopt;
-  if (!v->is_string()) {
-    AddProblem(problems, name, "must be a string");
-    return std::nullopt;
-  }
-  return std::string(S(v->get_string()));
-}
-
 Config ParseConfig(const json::object& params, std::vector<Problem>* problems) {
   static const std::vector<std::string_view> kKnown = {
       "host", "port", "mode", "username", "admin_secret", "acl_save", "timeout"};
-  for (const auto& [key, value] : params) {
-    if (std::find(kKnown.begin(), kKnown.end(), S(key)) == kKnown.end()) {
-      AddProblem(problems, S(key), "unknown field");
-    }
-  }
+  RejectUnknownParams(params, kKnown, problems);
   Config c;
-  if (auto host = StringParam(params, "host", problems)) {
-    if (host->empty() || host->size() > 255) {
-      AddProblem(problems, "host", "must be a host name or address");
-    } else {
-      c.host = *host;
-    }
-  } else if (!params.contains("host")) {
-    AddProblem(problems, "host", "is required");
-  }
-  if (const json::value* v = params.if_contains("port")) {
-    if (!v->is_int64() || v->get_int64() < 1 || v->get_int64() > 65535) {
-      AddProblem(problems, "port", "must be an integer in 1..65535");
-    } else {
-      c.port = static_cast<int>(v->get_int64());
-    }
-  }
+  HostPortParams(params, problems, c.host, c.port);
   if (auto mode = StringParam(params, "mode", problems)) {
     if (*mode == "requirepass") {
       c.mode = Mode::kRequirePass;
@@ -175,9 +122,7 @@ Config ParseConfig(const json::object& params, std::vector<Problem>* problems) {
 absl::StatusOr<Config> ConfigOf(const StepContext& ctx) {
   std::vector<Problem> problems;
   Config c = ParseConfig(ctx.params(), &problems);
-  if (!problems.empty()) {
-    return absl::InvalidArgumentError(rekey::StrCat(problems[0].field, " ", problems[0].message));
-  }
+  RETURN_IF_ERROR(FirstProblem(problems));
   return c;
 }
 
@@ -188,7 +133,7 @@ absl::StatusOr<Credential> CredentialOf(const SecretBytes& value, std::string_vi
   boost::system::error_code ec;
   json::value doc = json::parse(J(value.Reveal()), ec);
   if (ec || !doc.is_object()) {
-    WipeStrings(doc);
+    WipeJsonStrings(doc);
     return absl::FailedPreconditionError(rekey::StrCat(what, " is not a JSON object"));
   }
   Credential cred;
@@ -199,7 +144,7 @@ absl::StatusOr<Credential> CredentialOf(const SecretBytes& value, std::string_vi
   const json::value* p = o.if_contains("password");
   const bool ok = p != nullptr && p->is_string() && (!need_username || !cred.username.empty());
   if (ok) cred.password = SecretBytes(S(p->get_string()));
-  WipeStrings(doc);
+  WipeJsonStrings(doc);
   if (!ok) {
     return absl::FailedPreconditionError(
         rekey::StrCat(what, need_username ? " lacks a \"username\" or \"password\" string"
@@ -395,23 +340,23 @@ absl::StatusOr<SecretBytes> RedisRotator::Create(StepContext& ctx) {
     boost::system::error_code ec;
     doc = json::parse(J(ctx.current()->value->Reveal()), ec);
     if (ec || !doc.is_object()) {
-      WipeStrings(doc);
+      WipeJsonStrings(doc);
       return absl::FailedPreconditionError("the current value is not a JSON object");
     }
   }
   absl::StatusOr<SecretBytes> password = ctx.Generate();
   if (!password.ok()) {
-    WipeStrings(doc);
+    WipeJsonStrings(doc);
     return password.status();
   }
   json::object& o = doc.get_object();
-  if (json::value* old = o.if_contains("password")) WipeStrings(*old);
+  if (json::value* old = o.if_contains("password")) WipeJsonStrings(*old);
   o["username"] = J(c.username);
   o["password"] = J(password->Reveal());
   o["host"] = J(c.host);
   o["port"] = c.port;
   std::string text = json::serialize(o);
-  WipeStrings(doc);
+  WipeJsonStrings(doc);
   return SecretBytes::TakeFrom(text);
 }
 

@@ -17,6 +17,7 @@
 #include "core/strings.h"
 #include "core/testing/status_matchers.h"
 #include "rotation/testing/fake_step_context.h"
+#include "rotators/testing/json_helpers.h"
 #include "rotators/testing/services.h"
 
 namespace rekey::rotators::redis {
@@ -26,35 +27,16 @@ namespace json = boost::json;
 using ::rekey::rotation::Problem;
 using ::rekey::rotation::Step;
 using ::rekey::rotation::testing::FakeStepContext;
+using ::rekey::rotators::testing::Cred;
+using ::rekey::rotators::testing::Field;
+using ::rekey::rotators::testing::Fields;
+using ::rekey::rotators::testing::Obj;
 using ::rekey::testing::StatusIs;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
 constexpr char kAdminPath[] = "ops/redis-admin";
 constexpr char kOddPassword[] = "p'w\"d\\ $x >< ~* {{name}} é";
-
-std::set<std::string> Fields(const std::vector<Problem>& problems) {
-  std::set<std::string> out;
-  for (const Problem& p : problems) out.insert(p.field);
-  return out;
-}
-
-json::object Obj(std::string_view text) {
-  return json::parse(json::string_view(text.data(), text.size())).as_object();
-}
-
-std::string Field(const SecretBytes& value, std::string_view key) {
-  json::object o = Obj(value.Reveal());
-  const json::value* v = o.if_contains(json::string_view(key.data(), key.size()));
-  return v != nullptr && v->is_string() ? std::string(v->get_string()) : "";
-}
-
-std::string Cred(std::string_view user, std::string_view password) {
-  json::object o;
-  o["username"] = json::string_view(user.data(), user.size());
-  o["password"] = json::string_view(password.data(), password.size());
-  return json::serialize(o);
-}
 
 class RedisRotatorTest : public ::testing::Test {
  protected:
