@@ -6,6 +6,7 @@
 #include "api/authz/route_table.h"
 #include "api/vault/authorize.h"
 #include "api/vault/vault_wire.h"
+#include "api/vault/zeroing_json.h"
 #include "core/strings.h"
 
 namespace rekey::api {
@@ -89,25 +90,14 @@ void AuditRecorder::BeforeServe(const http::Request& req, Done done) {
   if (!broker_.enabled() || IsExempt(req)) return done(std::nullopt);
   audit::AuditEntry entry = EntryFor(req, audit::EntryType::kRequest);
   if (!req.body.empty()) {
-    // Declared fields as the allow-list says; anything else only as a fingerprint.
-    boost::system::error_code ec;
-    json::value body = json::parse(req.body, ec);
-    if (!ec && body.is_object()) {
-      (void)entry.SetRequestFields(body.get_object());
+    // Declared fields as the allow-list says; anything else only as a fingerprint. The parsed
+    // copy lives in zeroing storage, like every request body that may hold values.
+    absl::StatusOr<json::value> body = ParseBody(req.body);
+    if (body.ok() && body->is_object()) {
+      (void)entry.SetRequestFields(body->get_object());
     } else {
       (void)entry.SetSecret("unlisted_fields", SecretBytes(req.body));
     }
-    // The parsed copy held the body's values: wipe its strings.
-    std::function<void(json::value&)> wipe = [&](json::value& v) {
-      if (v.is_string()) {
-        SecureWipe(v.get_string().data(), v.get_string().size());
-      } else if (v.is_object()) {
-        for (auto& [k, f] : v.get_object()) wipe(f);
-      } else if (v.is_array()) {
-        for (json::value& e : v.get_array()) wipe(e);
-      }
-    };
-    wipe(body);
   }
   broker_.Record(entry, [done = std::move(done)](absl::Status s) {
     if (s.ok()) return done(std::nullopt);
