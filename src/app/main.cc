@@ -5,6 +5,7 @@
 #include "app/server_command.h"
 #include "cli/audit_commands.h"
 #include "cli/auth_commands.h"
+#include "cli/aws_key_commands.h"
 #include "cli/commands.h"
 
 int main(int argc, char** argv) {
@@ -52,6 +53,7 @@ int main(int argc, char** argv) {
 
   rekey::cli::RegisterClientCommands(app, global, exit_code);
   rekey::cli::RegisterAuthCommands(app, global, exit_code);
+  rekey::cli::RegisterAwsKeyCommands(app, global, exit_code);
   rekey::cli::RegisterAuditCommands(app, exit_code);
 
   try {

@@ -20,6 +20,7 @@
 
 #include "absl/cleanup/cleanup.h"
 #include "api/audit/audit_recorder.h"
+#include "api/aws/access_key_routes.h"
 #include "api/aws/access_keys.h"
 #include "api/aws/aws_handler.h"
 #include "api/http/router.h"
@@ -383,8 +384,10 @@ int RunServer(const ServerFlags& flags) {
   handler.Add("/v1/rotation/", rotation);
   handler.Add("/v1/sys/audit", sys_audit);
   api::aws::AwsHandler aws(
-      kv, aws_keys, policies, core.clock, core.random,
+      kv, &engine, aws_keys, policies, core.clock, core.random,
       api::aws::AwsHandlerOptions{.account_id = api::aws::AccountIdForCluster(core.cluster_id)});
+  api::aws::AccessKeyHandler aws_key_admin(aws_keys, authz);
+  handler.Add("/v1/sys/aws-keys", aws_key_admin);
   api::aws::AwsSplitter surfaces(aws, handler);
   api::AuditRecorder recorder(audit_broker, tokens);
   KeyringSaver keyring_saver(*core.raw, *core.keyring, core.root_key, core.random,

@@ -301,23 +301,7 @@ int PolicyRead(Client& c, const std::string& name) {
   return kExitOk;
 }
 
-int PolicyList(Client& c) {
-  std::optional<ClientResponse> res = c.Send("LIST", "/v1/sys/policies/acl");
-  if (!res) return kExitServerError;
-  if (res->status / 100 != 2) return ServerError(*res, "sys/policies/acl");
-  if (c.json()) {
-    std::cout << res->body << std::endl;
-    return kExitOk;
-  }
-  std::optional<json::value> v = ParseBody(*res);
-  const json::object* data = v.has_value() ? DataOf(*v) : nullptr;
-  const json::value* keys = data != nullptr ? data->if_contains("keys") : nullptr;
-  if (keys != nullptr && keys->is_array()) {
-    for (const json::value& k : keys->get_array()) std::cout << Scalar(k) << "\n";
-  }
-  std::cout << std::flush;
-  return kExitOk;
-}
+int PolicyList(Client& c) { return ListKeys(c, "/v1/sys/policies/acl", "sys/policies/acl"); }
 
 int PolicyDelete(Client& c, const std::string& name) {
   std::optional<ClientResponse> res = c.Send("DELETE", PolicyUrl(name));

@@ -197,4 +197,22 @@ int PrintResult(const Client& client, const ClientResponse& res, const std::stri
   return kExitOk;
 }
 
+int ListKeys(Client& client, const std::string& url, std::string_view what) {
+  std::optional<net::ClientResponse> res = client.Send("LIST", url);
+  if (!res) return kExitServerError;
+  if (res->status / 100 != 2) return ServerError(*res, what);
+  if (client.json()) {
+    std::cout << res->body << std::endl;
+    return kExitOk;
+  }
+  std::optional<boost::json::value> v = ParseBody(*res);
+  const boost::json::object* data = v.has_value() ? DataOf(*v) : nullptr;
+  const boost::json::value* keys = data != nullptr ? data->if_contains("keys") : nullptr;
+  if (keys != nullptr && keys->is_array()) {
+    for (const boost::json::value& k : keys->get_array()) std::cout << Scalar(k) << "\n";
+  }
+  std::cout << std::flush;
+  return kExitOk;
+}
+
 }  // namespace rekey::cli

@@ -93,6 +93,10 @@ const boost::json::object* DataOf(const boost::json::value& envelope);
 // Parses a response body; nullopt when it is not JSON.
 std::optional<boost::json::value> ParseBody(const net::ClientResponse& res);
 
+// Sends LIST `url` and prints the answer's data.keys one per line (or the JSON with --format
+// json). `what` names the listed thing in errors. Returns the exit code.
+int ListKeys(Client& client, const std::string& url, std::string_view what);
+
 // Prints a 2xx response: verbatim JSON, or a table of its data.
 int PrintResult(const Client& client, const net::ClientResponse& res, const std::string& heading);
 

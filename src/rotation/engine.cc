@@ -15,6 +15,13 @@
 namespace rekey::rotation {
 namespace {
 
+RotateOptions OptionsOf(const QueuedRotation& q) {
+  return RotateOptions{.version_id = q.version_id,
+                       .trigger = q.trigger.empty() ? "manual" : q.trigger,
+                       .incident = q.incident,
+                       .actor = q.actor};
+}
+
 namespace json = boost::json;
 
 constexpr char kConfigPrefix[] = "rot/cfg/";
@@ -208,7 +215,8 @@ absl::Status RotationEngine::Start() {
   // Every configured secret: schedule it, and queue its unfinished run.
   std::string start_after;
   size_t resumed = 0;
-  std::vector<std::string> queued_incidents;  // asked for, not started before a crash
+  // Asked for during a grace period, not started before a crash.
+  std::vector<std::pair<std::string, QueuedRotation>> queued;
   for (;;) {
     ASSIGN_OR_RETURN(std::vector<storage::Record> page,
                      store_.Scan(kStatePrefix, start_after, 1024));
@@ -224,8 +232,8 @@ absl::Status RotationEngine::Start() {
       if (!state->active_run.empty()) {
         Enqueue(path);
         ++resumed;
-      } else if (state->incident_queued) {
-        queued_incidents.push_back(path);
+      } else if (state->queued.has_value()) {
+        queued.emplace_back(path, *state->queued);
       } else if (state->next_due != absl::InfiniteFuture()) {
         absl::StatusOr<RotationConfig> config = GetConfig(path);
         if (config.ok()) Schedule(path, *config, state->next_due);
@@ -234,10 +242,10 @@ absl::Status RotationEngine::Start() {
     start_after = page.back().key;
   }
   if (resumed > 0) spdlog::info("rotation: resuming {} unfinished run(s)", resumed);
-  for (const std::string& path : queued_incidents) {
-    absl::StatusOr<Run> run = Rotate(path, RotateOptions{.incident = true, .actor = "recovery"});
+  for (const auto& [path, q] : queued) {
+    absl::StatusOr<Run> run = Rotate(path, OptionsOf(q));
     if (!run.ok()) {
-      spdlog::error("rotation {}: the queued incident rotation did not start: {}", path,
+      spdlog::error("rotation {}: the queued rotation did not start: {}", path,
                     ToStd(run.status().message()));
     }
   }
@@ -394,15 +402,24 @@ absl::StatusOr<Run> RotationEngine::Rotate(std::string_view path, const RotateOp
     SecretState state = loaded.value_or(SecretState{});
     if (!state.active_run.empty()) {
       ASSIGN_OR_RETURN(std::optional<Run> active, LoadRun(path, state.active_run));
-      if (active.has_value() && active->phase == Phase::kGrace && options.incident) {
-        // An incident does not wait for a grace period: end it now (revoking the value it
-        // protects) and start the incident rotation as soon as that run is done.
+      if (active.has_value() && active->phase == Phase::kGrace &&
+          (options.incident || options.end_grace)) {
+        // An incident does not wait for a grace period (nor does a rotation asked to end it):
+        // end it now (revoking the value it protects) and start the new rotation as soon as
+        // that run is done.
         active->revoke_at = now;
-        state.incident_queued = true;
-        RETURN_IF_ERROR(Save(*active, &state,
-                             {MakeEvent(*active, "rotation.grace_ended",
-                                        "grace ended early by an incident rotation, which "
-                                        "starts when this run ends")}));
+        state.queued = QueuedRotation{.incident = options.incident,
+                                      .trigger = options.trigger,
+                                      .actor = options.actor,
+                                      .version_id = options.version_id};
+        RETURN_IF_ERROR(Save(
+            *active, &state,
+            {MakeEvent(*active, "rotation.grace_ended",
+                       options.incident
+                           ? "grace ended early by an incident rotation, which starts when this "
+                             "run ends"
+                           : "grace ended early by a new rotation, which starts when this run "
+                             "ends")}));
         wake_.Remove(path);
         Enqueue(std::string(path));
         return *active;
@@ -419,6 +436,7 @@ absl::StatusOr<Run> RotationEngine::Rotate(std::string_view path, const RotateOp
     run.path = std::string(path);
     run.trigger = options.incident ? "incident" : options.trigger;
     run.actor = options.actor;
+    run.requested_version_id = options.version_id;
     run.incident = options.incident;
     run.phase = Phase::kCreate;
     run.attempt = 1;
@@ -434,7 +452,7 @@ absl::StatusOr<Run> RotationEngine::Rotate(std::string_view path, const RotateOp
     run.created = now;
     run.updated = now;
     JournalAhead(run);  // the create phase starts with this commit
-    state.incident_queued = false;
+    state.queued.reset();
     state.active_run = run.id;
     state.last_attempt = now;
     state.last_run = run.id;
@@ -554,6 +572,33 @@ absl::StatusOr<Run> RotationEngine::GetRun(std::string_view path, std::string_vi
   return std::move(*run);
 }
 
+SecretStatus RotationEngine::StatusFrom(std::string path, SecretState state, absl::Time now) {
+  SecretStatus status;
+  status.path = std::move(path);
+  status.state = std::move(state);
+  absl::StatusOr<RotationConfig> config = GetConfig(status.path);
+  if (config.ok()) {
+    status.rotator = config->rotator;
+    status.schedule = config->schedule_text;
+  }
+  status.failing = status.state.last_outcome == "failed";
+  if (!status.state.active_run.empty()) {
+    absl::StatusOr<std::optional<Run>> run = LoadRun(status.path, status.state.active_run);
+    if (run.ok() && run->has_value()) status.phase = std::string(PhaseName((*run)->phase));
+  }
+  status.overdue = status.state.overdue_since != absl::InfiniteFuture() ||
+                   (status.state.active_run.empty() && status.state.next_due < now);
+  return status;
+}
+
+absl::StatusOr<SecretStatus> RotationEngine::StatusOf(std::string_view path) {
+  ASSIGN_OR_RETURN(std::optional<SecretState> state, LoadState(path));
+  if (!state.has_value()) {
+    return absl::NotFoundError(rekey::StrCat("no rotation config for \"", path, "\""));
+  }
+  return StatusFrom(std::string(path), *std::move(state), clock_.Now());
+}
+
 absl::StatusOr<std::vector<SecretStatus>> RotationEngine::Status(std::string_view prefix,
                                                                  size_t limit,
                                                                  std::string_view after_path) {
@@ -565,22 +610,8 @@ absl::StatusOr<std::vector<SecretStatus>> RotationEngine::Status(std::string_vie
     ASSIGN_OR_RETURN(std::vector<storage::Record> page, store_.Scan(scan_prefix, start_after, 512));
     if (page.empty()) break;
     for (const storage::Record& record : page) {
-      SecretStatus status;
-      status.path = record.key.substr(sizeof(kStatePrefix) - 1);
-      ASSIGN_OR_RETURN(status.state, DecodeState(record.value.Reveal()));
-      absl::StatusOr<RotationConfig> config = GetConfig(status.path);
-      if (config.ok()) {
-        status.rotator = config->rotator;
-        status.schedule = config->schedule_text;
-      }
-      status.failing = status.state.last_outcome == "failed";
-      if (!status.state.active_run.empty()) {
-        absl::StatusOr<std::optional<Run>> run = LoadRun(status.path, status.state.active_run);
-        if (run.ok() && run->has_value()) status.phase = std::string(PhaseName((*run)->phase));
-      }
-      status.overdue = status.state.overdue_since != absl::InfiniteFuture() ||
-                       (status.state.active_run.empty() && status.state.next_due < now);
-      out.push_back(std::move(status));
+      ASSIGN_OR_RETURN(SecretState state, DecodeState(record.value.Reveal()));
+      out.push_back(StatusFrom(record.key.substr(sizeof(kStatePrefix) - 1), std::move(state), now));
       if (limit > 0 && out.size() >= limit) return out;
     }
     start_after = page.back().key;
@@ -984,11 +1015,14 @@ bool RotationEngine::StepOnce(Run& run, const RotationConfig* config, Rotator* r
         absl::StatusOr<SecretBytes> value =
             loaded.ok() ? rotator->Create(ctx) : absl::StatusOr<SecretBytes>(loaded);
         absl::StatusOr<secrets::WriteResult> written =
-            value.ok() ? kv_.Put(run.path, *value,
-                                 secrets::WriteOptions{.cas = run.old_version,
-                                                       .actor = ActorTag(run),
-                                                       .stage_label = secrets::kLabelPending})
-                       : absl::StatusOr<secrets::WriteResult>(value.status());
+            value.ok()
+                ? kv_.Put(run.path, *value,
+                          secrets::WriteOptions{
+                              .cas = run.old_version,
+                              .actor = ActorTag(run),
+                              .stage_label = secrets::kLabelPending,
+                              .version_id = run.attempt == 1 ? run.requested_version_id : ""})
+                : absl::StatusOr<secrets::WriteResult>(value.status());
         if (!written.ok()) {
           step_done(written.status());
           // A check-and-set failure means someone wrote the secret meanwhile.
@@ -1196,7 +1230,7 @@ void RotationEngine::Finish(Run& run, const RotationConfig* config, std::vector<
                                                  " is current after ", run.attempt, " attempt(s)")
                                  : run.error));
   absl::Time next_due = absl::InfiniteFuture();
-  bool incident_queued = false;
+  std::optional<QueuedRotation> queued;
   {
     std::lock_guard<std::mutex> lock(StateLock(run.path));
     absl::StatusOr<std::optional<SecretState>> st = LoadState(run.path);
@@ -1225,19 +1259,18 @@ void RotationEngine::Finish(Run& run, const RotationConfig* config, std::vector<
       }
     }
     s.next_due = next_due;
-    // A queued incident rotation stays queued in the state until Rotate() starts it (in the
-    // same commit), so a crash in between cannot lose it: Start() starts it then.
-    incident_queued = s.incident_queued;
+    // A queued rotation stays queued in the state until Rotate() starts it (in the same
+    // commit), so a crash in between cannot lose it: Start() starts it then.
+    queued = s.queued;
     if (!Save(run, &s, std::move(events)).ok()) return;
   }
   if (config != nullptr && next_due != absl::InfiniteFuture())
     Schedule(run.path, *config, next_due);
   TrimRuns(run.path);
-  if (incident_queued) {
-    absl::StatusOr<Run> next =
-        Rotate(run.path, RotateOptions{.incident = true, .actor = run.actor});
+  if (queued.has_value()) {
+    absl::StatusOr<Run> next = Rotate(run.path, OptionsOf(*queued));
     if (!next.ok()) {
-      spdlog::error("rotation {}: the queued incident rotation did not start: {}", run.path,
+      spdlog::error("rotation {}: the queued rotation did not start: {}", run.path,
                     ToStd(next.status().message()));
     }
   }

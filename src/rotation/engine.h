@@ -54,9 +54,16 @@ struct EngineOptions {
 };
 
 struct RotateOptions {
+  // The id the new (pending) version gets on the first attempt ("" = random); later attempts
+  // get random ids. The AWS surface passes RotateSecret's ClientRequestToken here.
+  std::string version_id = "";
   std::string trigger = "manual";  // "manual", "schedule", "due"
   bool incident = false;           // no grace: revoke the old value right after finish
-  std::string actor;               // token accessor of the caller
+  std::string actor = "";          // token accessor of the caller
+  // When a run of the secret is in its grace period: end the grace now (its revoke runs) and
+  // start this rotation right after that run ends, instead of failing with kAborted. Incident
+  // rotations always do this.
+  bool end_grace = false;
 };
 
 // The outcome of a dry run: every problem found, and what a real run would do.
@@ -103,8 +110,8 @@ class RotationEngine {
 
   // Starts a run and returns it (it proceeds in the background). kNotFound without a config;
   // kFailedPrecondition for a config that is no longer valid; kAborted while another run of the
-  // secret is in progress — except an incident rotation during a grace period: that ends the
-  // grace at once, returns the running run, and starts right after it.
+  // secret is in progress — except an incident rotation (or options.end_grace) during a grace
+  // period: that ends the grace at once, returns the running run, and starts right after it.
   absl::StatusOr<Run> Rotate(std::string_view path, const RotateOptions& options);
   // Validates the config, reaches the target and checks permissions; changes nothing.
   absl::StatusOr<DryRunReport> DryRun(std::string_view path);
@@ -120,6 +127,9 @@ class RotationEngine {
                                                    std::string_view after_path = "");
 
   EventLog& events() { return events_; }
+  const RotatorRegistry& registry() const { return registry_; }
+  // The status of one configured secret; kNotFound when it has no rotation config.
+  absl::StatusOr<SecretStatus> StatusOf(std::string_view path);
 
   // One scheduler pass at clock.Now(): wakes waiting runs whose time came, starts due
   // rotations, records missed windows, expires event long-polls. The scheduler thread calls it
@@ -137,6 +147,8 @@ class RotationEngine {
 
   absl::StatusOr<std::optional<SecretState>> LoadState(std::string_view path);
   absl::StatusOr<std::optional<Run>> LoadRun(std::string_view path, std::string_view id);
+  // The status of `path` from its state record.
+  SecretStatus StatusFrom(std::string path, SecretState state, absl::Time now);
   // Commits the run (and the state and events when given) in one batch; publishes the events.
   absl::Status Save(const Run& run, const SecretState* state, std::vector<Event> events);
   Event MakeEvent(const Run& run, std::string type, std::string message) const;

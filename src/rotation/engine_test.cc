@@ -155,6 +155,38 @@ TEST_F(EngineTest, OneRunPerSecretAtATime) {
   EXPECT_THAT(engine_->Rotate("app/db", {}), StatusIs(absl::StatusCode::kAborted));
 }
 
+TEST_F(EngineTest, ARotationAskedToEndAGraceStartsAfterItWithTheRequestedVersionId) {
+  Provision("app/db", kFaultConfig);
+  ASSERT_OK_AND_ASSIGN(RunRecord first, engine_->Rotate("app/db", {.version_id = "first-id"}));
+  engine_->RunUntilIdle();
+  const std::string second_value = Current("app/db");
+  ASSERT_OK_AND_ASSIGN(secrets::SecretMetadata meta, kv_->GetMetadata("app/db"));
+  EXPECT_EQ(meta.versions.at(meta.CurrentVersion()).id, "first-id");
+  // In grace: a plain rotation is refused, one that may end the grace is queued behind it.
+  EXPECT_THAT(engine_->Rotate("app/db", {}), StatusIs(absl::StatusCode::kAborted));
+  clock_.Advance(absl::Seconds(1));  // run ids sort by time
+  ASSERT_OK_AND_ASSIGN(RunRecord returned,
+                       engine_->Rotate("app/db", {.version_id = "second-id",
+                                                  .trigger = "aws",
+                                                  .actor = "aws:AKIATEST",
+                                                  .end_grace = true}));
+  EXPECT_EQ(returned.id, first.id);
+  ASSERT_OK_AND_ASSIGN(SecretStatus status, engine_->StatusOf("app/db"));
+  ASSERT_TRUE(status.state.queued.has_value());
+  EXPECT_EQ(status.state.queued->actor, "aws:AKIATEST");
+  engine_->Tick();
+  engine_->RunUntilIdle();
+  EXPECT_FALSE(target_->Accepts("initial")) << "the ended grace did not revoke";
+  EXPECT_NE(Current("app/db"), second_value);
+  ASSERT_OK_AND_ASSIGN(meta, kv_->GetMetadata("app/db"));
+  EXPECT_EQ(meta.versions.at(meta.CurrentVersion()).id, "second-id");
+  ASSERT_OK_AND_ASSIGN(std::vector<RunRecord> runs, engine_->Runs("app/db", 0));
+  ASSERT_EQ(runs.size(), 2u);
+  EXPECT_EQ(runs.front().trigger, "aws");
+  EXPECT_EQ(runs.front().actor, "aws:AKIATEST");
+  EXPECT_THAT(EventTypes("app/db"), Contains("rotation.grace_ended"));
+}
+
 // A failure at each step, on every attempt: the run fails after its last attempt, current is
 // untouched and still works, nothing is pending, and every attempt used a new value.
 class FailingStepTest : public EngineTest, public ::testing::WithParamInterface<Step> {};

@@ -100,6 +100,7 @@ json::object RunToJson(const Run& run) {
   o["old_version_id"] = run.old_version_id;
   o["pending_version"] = run.pending_version;
   o["pending_version_id"] = run.pending_version_id;
+  if (!run.requested_version_id.empty()) o["requested_version_id"] = run.requested_version_id;
   o["grace_seconds"] = absl::ToInt64Seconds(run.grace);
   o["created"] = TimeJson(run.created);
   o["updated"] = TimeJson(run.updated);
@@ -159,6 +160,7 @@ absl::StatusOr<Run> DecodeRun(std::string_view data) {
   run.old_version_id = StrFrom(o, "old_version_id");
   run.pending_version = static_cast<uint64_t>(IntFrom(o, "pending_version"));
   run.pending_version_id = StrFrom(o, "pending_version_id");
+  run.requested_version_id = StrFrom(o, "requested_version_id");
   run.grace = absl::Seconds(IntFrom(o, "grace_seconds"));
   run.created = TimeFrom(o, "created", absl::InfinitePast());
   run.updated = TimeFrom(o, "updated", absl::InfinitePast());
@@ -204,7 +206,12 @@ json::object StateToJson(const SecretState& state) {
   o["active_run"] = state.active_run;
   o["last_run"] = state.last_run;
   o["overdue_since"] = TimeJson(state.overdue_since);
-  o["incident_queued"] = state.incident_queued;
+  if (state.queued.has_value()) {
+    o["queued"] = json::object{{"incident", state.queued->incident},
+                               {"trigger", state.queued->trigger},
+                               {"actor", state.queued->actor},
+                               {"version_id", state.queued->version_id}};
+  }
   return o;
 }
 
@@ -224,7 +231,15 @@ absl::StatusOr<SecretState> DecodeState(std::string_view data) {
   state.active_run = StrFrom(o, "active_run");
   state.last_run = StrFrom(o, "last_run");
   state.overdue_since = TimeFrom(o, "overdue_since", absl::InfiniteFuture());
-  state.incident_queued = BoolFrom(o, "incident_queued");
+  if (const json::value* q = o.if_contains("queued"); q != nullptr && q->is_object()) {
+    const json::object& qo = q->as_object();
+    state.queued = QueuedRotation{.incident = BoolFrom(qo, "incident"),
+                                  .trigger = StrFrom(qo, "trigger"),
+                                  .actor = StrFrom(qo, "actor"),
+                                  .version_id = StrFrom(qo, "version_id")};
+  } else if (BoolFrom(o, "incident_queued")) {  // the form before "queued" existed
+    state.queued = QueuedRotation{.incident = true, .trigger = "incident", .actor = "recovery"};
+  }
   return state;
 }
 

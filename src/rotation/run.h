@@ -6,6 +6,7 @@
 #include <boost/json/object.hpp>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -58,6 +59,7 @@ struct Run {
   std::string old_version_id;
   uint64_t pending_version = 0;  // the new version (0 until create stored it)
   std::string pending_version_id;
+  std::string requested_version_id;  // RotateOptions::version_id: the first attempt's version id
   absl::Duration grace = absl::ZeroDuration();
   absl::Time created = absl::InfinitePast();
   absl::Time updated = absl::InfinitePast();
@@ -75,6 +77,14 @@ struct Run {
   absl::Time WakeAt() const;
 };
 
+// A rotation waiting for the active run to end (the RotateOptions it was asked with).
+struct QueuedRotation {
+  bool incident = false;
+  std::string trigger;
+  std::string actor;
+  std::string version_id = "";
+};
+
 // What the engine keeps per configured secret besides the config.
 struct SecretState {
   absl::Time next_due = absl::InfiniteFuture();  // nominal due time (without jitter)
@@ -86,9 +96,9 @@ struct SecretState {
   std::string active_run;  // id of the run in progress, "" when none
   std::string last_run;
   absl::Time overdue_since = absl::InfiniteFuture();  // a window was missed at this time
-  // An incident rotation asked for during the active run's grace period: it starts as soon as
-  // that run ends.
-  bool incident_queued = false;
+  // A rotation asked for during the active run's grace period (an incident, or one that ends the
+  // grace: RotateOptions::end_grace): it starts as soon as that run ends.
+  std::optional<QueuedRotation> queued;
 };
 
 boost::json::object RunToJson(const Run& run);  // also the API's form

@@ -218,13 +218,21 @@ absl::Status SecretsService::BuildVersion(
              (config.cas_required || (loaded.exists && meta.cas_required))) {
     return absl::FailedPreconditionError(kCasRequired);
   }
+  if (!options.version_id.empty()) {
+    for (const auto& [n, v] : meta.versions) {
+      if (v.id == options.version_id) {
+        return absl::AlreadyExistsError(
+            rekey::StrCat("version ", n, " already has the id \"", options.version_id, "\""));
+      }
+    }
+  }
   ASSIGN_OR_RETURN(SecretBytes value, make_value(loaded));
   const absl::Time now = clock_.Now();
   if (!loaded.exists) meta.created = now;
   meta.updated = now;
   version = VersionInfo{};
   version.number = ++meta.last_version;
-  version.id = crypto::GenerateUuidV4(random_);
+  version.id = options.version_id.empty() ? crypto::GenerateUuidV4(random_) : options.version_id;
   version.created = now;
   version.created_by = options.actor;
   absl::Duration dva = meta.delete_version_after;

@@ -44,6 +44,9 @@ struct WriteOptions {
   // When set, the new version gets this label (e.g. "pending") instead of becoming current;
   // `current` and `previous` stay where they are. The label moves from wherever it was.
   std::optional<std::string> stage_label;
+  // The new version's id; "" = a new random UUID. A caller-chosen id (the AWS surface's
+  // ClientRequestToken) must differ from every id of the secret's versions: kAlreadyExists.
+  std::string version_id = "";
 };
 
 // Fields of the metadata a caller may set; unset optionals are left as they are.

@@ -7,7 +7,9 @@ already checks types; ShapeCheck below additionally checks required members and 
 Run:  REKEY_BIN=build/src/app/rekey /usr/bin/python3 tests/integration/test_aws_boto3.py -v
 """
 
+import json
 import os
+import subprocess
 import sys
 import unittest
 import uuid
@@ -163,6 +165,50 @@ class AwsBoto3Test(unittest.TestCase):
         c.untag_resource(SecretId="it/page/02", TagKeys=["k"])
         self.assertNotIn("Tags", c.describe_secret(SecretId="it/page/02"))
         self.assertEqual(len(c.get_random_password(PasswordLength=40)["RandomPassword"]), 40)
+
+    def test_issued_keys_are_bound_to_their_policies(self):
+        env = dict(os.environ, REKEY_ADDR=SRV.url, REKEY_TOKEN=SRV.token)
+
+        def cli(*args):
+            p = subprocess.run([harness.rekey_bin()] + list(args), env=env, capture_output=True,
+                               text=True, timeout=30)
+            return p.returncode, p.stdout, p.stderr
+
+        policy = {"path": {"secret/data/keys/ok": {"capabilities": ["read"]}}}
+        SRV.request("PUT", "/v1/sys/policies/acl/aws-keys-ok", {"policy": json.dumps(policy)})
+        c = client()
+        c.create_secret(Name="keys/ok", SecretString="readable-by-the-new-key")
+        c.create_secret(Name="keys/other", SecretString="not-readable-by-the-new-key")
+        self.assertNotEqual(cli("aws-key", "create")[0], 0, "--policy is required")
+        rc, out, err = cli("--format", "json", "aws-key", "create", "--policy", "aws-keys-ok")
+        self.assertEqual(rc, 0, err)
+        data = json.loads(out)["data"]
+        akid, secret = data["access_key_id"], data["secret_access_key"]
+        self.assertRegex(akid, r"^AKIA[A-Z2-7]{16}$")
+        self.assertEqual(data["policies"], ["aws-keys-ok"])
+        mine = client(secret=secret, akid=akid)
+        self.assertEqual(mine.get_secret_value(SecretId="keys/ok")["SecretString"],
+                         "readable-by-the-new-key")
+        self.assertEqual(code_of(lambda: mine.get_secret_value(SecretId="keys/other")),
+                         "AccessDeniedException")
+        self.assertEqual(code_of(lambda: mine.get_secret_value(SecretId="keys/none")),
+                         "AccessDeniedException", "no hint whether a secret exists")
+        rc, out, err = cli("aws-key", "list")
+        self.assertIn(akid, out.split())
+        rc, out, err = cli("aws-key", "read", akid)
+        self.assertEqual(rc, 0, err)
+        self.assertIn("aws-keys-ok", out)
+        self.assertNotIn(secret, out + err, "read never shows the secret")
+        # Without sudo on sys/aws-keys a token cannot mint keys.
+        tok = SRV.request("POST", "/v1/auth/token/create", {"policies": ["aws-keys-ok"]}).json
+        env["REKEY_TOKEN"] = tok["auth"]["client_token"]
+        rc, out, err = cli("aws-key", "create", "--policy", "root")
+        self.assertNotEqual(rc, 0)
+        self.assertIn("permission denied", err)
+        env["REKEY_TOKEN"] = SRV.token
+        self.assertEqual(cli("aws-key", "delete", akid)[0], 0)
+        self.assertEqual(code_of(lambda: mine.get_secret_value(SecretId="keys/ok")),
+                         "UnrecognizedClientException")
 
     def test_sigv4_refusals(self):
         self.assertEqual(code_of(lambda: client(secret="wrong-secret-0000000000").list_secrets()),

@@ -19,6 +19,7 @@
 
 #include "api/audit/audit_recorder.h"
 #include "api/authz/route_table.h"
+#include "api/aws/access_key_routes.h"
 #include "api/http/router.h"
 #include "api/rotation/rotation_handler.h"
 #include "api/vault/vault_handler.h"
@@ -85,6 +86,8 @@ class Stack {
     router = std::make_unique<http::PrefixRouter>(*vault);
     router->Add("/v1/rotation/", *rotations);
     router->Add("/v1/sys/audit", *sys_audit);
+    aws_keys_handler = std::make_unique<aws::AccessKeyHandler>(aws_keys, authz);
+    router->Add("/v1/sys/aws-keys", *aws_keys_handler);
   }
   ~Stack() { engine->Stop(); }
 
@@ -138,6 +141,8 @@ class Stack {
   std::unique_ptr<RotationHandler> rotations;
   audit::AuditBroker broker{store, clock, random, "matrix"};
   std::unique_ptr<SysAuditHandler> sys_audit;
+  aws::AccessKeyStore aws_keys{store, clock, random};
+  std::unique_ptr<aws::AccessKeyHandler> aws_keys_handler;
   std::unique_ptr<http::PrefixRouter> router;
 };
 

@@ -267,6 +267,21 @@ std::vector<Route> BuildRoutes() {
        .ops = {{Op::kWrite, Needs({kUpdate, kSudo}), R"({"input":"value"})"}},
        .example = "sys/audit-hash/example",
        .summary = "Fingerprint a value with an audit device's HMAC key"},
+
+      // --- sys/aws-keys: AWS access keys (sudo: a key carries whatever policies it names) ------
+      {.id = RouteId::kSysAwsKeys,
+       .surface = Surface::kAwsKeys,
+       .pattern = "sys/aws-keys",
+       .ops = {{Op::kList, Needs({kList, kSudo})},
+               {Op::kWrite, Needs({kUpdate, kSudo}), R"({"policies":["default"]})"}},
+       .example = "sys/aws-keys",
+       .summary = "List AWS access keys, or create one bound to policies"},
+      {.id = RouteId::kSysAwsKey,
+       .surface = Surface::kAwsKeys,
+       .pattern = "sys/aws-keys/:id",
+       .ops = {{Op::kRead, Needs({kRead, kSudo})}, {Op::kDelete, Needs({kDelete, kSudo})}},
+       .example = "sys/aws-keys/AKIAMATRIXEXAMPLE000",
+       .summary = "Read or delete an AWS access key"},
   };
 }
 

@@ -26,7 +26,7 @@ std::optional<Op> OpFromMethod(std::string_view operation);
 std::string_view OpName(Op op);  // "read", "list", "write", "patch", "delete"
 
 // Which handler serves a route.
-enum class Surface { kVault, kRotation, kAudit };
+enum class Surface { kVault, kRotation, kAudit, kAwsKeys };
 
 // One id per row; handlers switch on it.
 enum class RouteId {
@@ -66,6 +66,10 @@ enum class RouteId {
   kSysAuditEvents,
   kSysAuditDevice,
   kSysAuditHash,
+  kSysAwsKeys,
+  kSysAwsKey,
+  // Add new ids above this line: it counts them (route_table_test checks every id has a row).
+  kEndOfRouteIds,
 };
 
 // What one operation on a route needs.

@@ -13,6 +13,7 @@
 #include "auth/authorizer.h"
 #include "core/clock.h"
 #include "core/random.h"
+#include "rotation/engine.h"
 #include "secrets/secrets_service.h"
 
 namespace rekey::api::aws {
@@ -34,15 +35,18 @@ std::string AccountIdForCluster(std::string_view cluster_id);
 // unauthorized caller learns nothing about which secrets exist.
 class AwsHandler final : public http::Handler {
  public:
-  // All references must outlive the handler.
-  AwsHandler(secrets::SecretsService& kv, AccessKeyStore& keys, auth::PolicyStore& policies,
-             const Clock& clock, Random& random, AwsHandlerOptions options);
+  // All references must outlive the handler. `engine` (RotateSecret, CancelRotateSecret and the
+  // rotation members of DescribeSecret) may be null: rotation is then unavailable.
+  AwsHandler(secrets::SecretsService& kv, rotation::RotationEngine* engine, AccessKeyStore& keys,
+             auth::PolicyStore& policies, const Clock& clock, Random& random,
+             AwsHandlerOptions options);
 
   bool MayBlock(const http::Request&) const override { return true; }
   http::Response Handle(http::Request& req) override;
 
  private:
   secrets::SecretsService& kv_;
+  rotation::RotationEngine* engine_;
   AccessKeyStore& keys_;
   auth::PolicyStore& policies_;
   const Clock& clock_;

@@ -46,7 +46,7 @@ class AwsHandlerTest : public ::testing::Test {
   secrets::SecretsService kv_{store_, clock_, random_, "secret"};
   auth::PolicyStore policies_{store_};
   AccessKeyStore keys_{store_, clock_, random_};
-  AwsHandler handler_{kv_, keys_, policies_, clock_, random_, AwsHandlerOptions{}};
+  AwsHandler handler_{kv_, nullptr, keys_, policies_, clock_, random_, AwsHandlerOptions{}};
 };
 
 TEST_F(AwsHandlerTest, CreateGetPutRoundTripWithLabels) {
