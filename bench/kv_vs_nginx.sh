@@ -28,9 +28,14 @@
 #        b. rekey read:  GET /v1/secret/data/bench + X-Vault-Token        (bench/kv_read.lua)
 #        c. rekey write: POST /v1/secret/data/bench-w<N>, N cycling over 256 paths, so each
 #           path exceeds max_versions=10 and writes prune old versions   (bench/kv_write.lua)
+#        d. rekey AWS GetSecretValue of the same secret, SigV4-signed (bench/aws_get_lua.py
+#           signs one request with botocore; the server verifies it on every request)
+#        e. rekey read again with a file audit device enabled (fsync interval)
 #   5. A table of req/s, p50, p99 and PASS/FAIL against the targets:
 #        reads  >= 40% of nginx req/s, and read p99 < 5 ms
 #        writes >= 3x the single-writer fsync rate (i.e. group commit works)
+#        AWS GetSecretValue >= 60% of the KV read rate
+#        reads with audit on >= 85% of reads without
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -38,6 +43,8 @@ PY=/usr/bin/python3
 NGINX=/usr/sbin/nginx
 WRK=/usr/bin/wrk
 TOKEN="bench-root-$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+AWS_KEY=AKIAREKEYBENCH000000
+AWS_SECRET="bench-aws-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 
 strict=0 duration=10 warmup=1 fsync_secs=5 pin=0 keep=0 nginx_only=0 rekey_bin=""
 while [ $# -gt 0 ]; do
@@ -175,7 +182,8 @@ kill -QUIT "$nginx_pid"; wait "$nginx_pid" 2>/dev/null || true; nginx_pid=""
 # --- 3. rekey -------------------------------------------------------------------------------
 if [ "$nginx_only" -eq 0 ]; then
   "${server_cpu[@]}" "$rekey_bin" server --dev --listen 127.0.0.1:0 --data-dir "$tmp/rekey-data" \
-      --dev-root-token "$TOKEN" --addr-file "$tmp/rekey.addr" >"$tmp/rekey.stdout" 2>"$tmp/rekey.log" &
+      --dev-root-token "$TOKEN" --addr-file "$tmp/rekey.addr" --dev-aws-key "$AWS_KEY:$AWS_SECRET" \
+      >"$tmp/rekey.stdout" 2>"$tmp/rekey.log" &
   rekey_pid=$!
   for _ in $(seq 1 200); do [ -s "$tmp/rekey.addr" ] && break; kill -0 "$rekey_pid" || break; sleep 0.1; done
   addr=$(tr -d ' \n' < "$tmp/rekey.addr" 2>/dev/null | sed 's#^http://##' || true)
@@ -191,6 +199,8 @@ if [ "$nginx_only" -eq 0 ]; then
   export REKEY_TOKEN=$TOKEN BENCH_WRITE_PATHS=256
   run_wrk read "http://$addr" "$here/kv_read.lua"
   run_wrk write "http://$addr" "$here/kv_write.lua"
+  "$PY" "$here/aws_get_lua.py" "http://$addr" "$AWS_KEY" "$AWS_SECRET" bench "$tmp/aws_get.lua"
+  run_wrk aws_get "http://$addr" "$tmp/aws_get.lua"
   # The same reads with an audit file device enabled (every request and response recorded,
   # fsync at most once a second): the cost of auditing, measured in the same run.
   code=$(curl -s -o "$tmp/audit.json" -w '%{http_code}' -X PUT -H "X-Vault-Token: $TOKEN" \
@@ -230,7 +240,8 @@ def parse(name):
 rows = [("nginx GET 200 B file", parse("nginx")),
         ("rekey KV v2 read", parse("read")),
         ("rekey KV v2 write (256 paths)", parse("write")),
-        ("rekey KV v2 read, audit on", parse("read_audited"))]
+        ("rekey KV v2 read, audit on", parse("read_audited")),
+        ("rekey AWS GetSecretValue (SigV4)", parse("aws_get"))]
 print()
 print("%-32s %12s %10s %10s  %s" % ("wrk -t1 -c64 -d%ss" % duration, "requests/s", "p50 ms", "p99 ms", "errors"))
 for label, r in rows:
@@ -246,7 +257,7 @@ if fsync_rate:
 if sqlite_rate:
     print("%-32s %12.1f %10s %10s  %s" % ("raw SQLite, 1 write per commit", float(sqlite_rate), "", "", "commits/s"))
 
-nginx, read, write, audited = (r for _, r in rows)
+nginx, read, write, audited, aws_get = (r for _, r in rows)
 results = []
 if read and nginx and nginx["rps"] > 0:
     ratio = read["rps"] / nginx["rps"]
@@ -261,7 +272,13 @@ if audited and read and read["rps"] > 0:
     ratio = audited["rps"] / read["rps"]
     results.append(("read req/s with audit >= 85%% of without: %.1f%%" % (ratio * 100),
                     ratio >= 0.85 and audited["non2xx"] == 0))
-for r in (read, write, audited):
+if aws_get and read and read["rps"] > 0:
+    ratio = aws_get["rps"] / read["rps"]
+    results.append(("AWS GetSecretValue req/s >= 60%% of KV read: %.1f%%" % (ratio * 100),
+                    ratio >= 0.60 and aws_get["non2xx"] == 0))
+    if nginx and nginx["rps"] > 0:
+        print("info: AWS GetSecretValue req/s / nginx: %.1f%%" % (aws_get["rps"] / nginx["rps"] * 100))
+for r in (read, write, audited, aws_get):
     if r and r["non2xx"]:
         print("note: non-2xx responses make that row invalid (FAIL)")
 print()

@@ -5,6 +5,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <span>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
@@ -406,7 +407,7 @@ Reply AwsCall::GetSecretValue(const json::object& o) {
   Decode(read->value->Reveal(), out);
   json::array labels;
   for (const std::string& l : r->meta.LabelsOf(n)) labels.emplace_back(JV(ToAwsLabel(l)));
-  out["VersionStages"] = std::move(labels);
+  if (!labels.empty()) out["VersionStages"] = std::move(labels);  // the model's minimum is 1
   out["CreatedDate"] = Epoch(read->version.created);
   return Reply{std::nullopt, std::move(out)};
 }
@@ -677,8 +678,23 @@ Reply AwsCall::DeleteSecret(const json::object& o) {
                "You can't use ForceDeleteWithoutRecovery in conjunction with "
                "RecoveryWindowInDays.");
   }
-  REKEY_AWS_RESOLVE(r, o, MetaPath, Capability::kDelete);
+  std::optional<std::string> secret_id;
+  if (!b.String("SecretId", secret_id, 1, 2048)) return reply;
+  if (!secret_id) return Err("InvalidParameterException", "SecretId is required.");
+  std::optional<std::string> suffix;
+  const std::string name = NameOf(*secret_id, suffix);
+  if (!Allowed(MetaPath(name), Capability::kDelete)) return AccessDenied();
   const absl::Time now = clock_.Now();
+  absl::StatusOr<Resolved> r = Resolve(*secret_id, name, suffix);
+  if (!r.ok()) {
+    // AWS: forcing the deletion of a secret that is already gone succeeds, so retries do.
+    if (r.status().code() == absl::StatusCode::kNotFound && force.value_or(false)) {
+      return Reply{
+          std::nullopt,
+          json::object{{"ARN", Arn(name, now)}, {"Name", JV(name)}, {"DeletionDate", Epoch(now)}}};
+    }
+    return FromStatus(r.status());
+  }
   json::object out{{"ARN", Arn(r->name, r->meta.created)}, {"Name", JV(r->name)}};
   if (force.value_or(false)) {
     if (absl::Status s = kv_.DeleteAll(r->name); !s.ok()) return FromStatus(s);
@@ -828,23 +844,116 @@ Reply AwsCall::BatchGetSecretValue(const json::object& o) {
   return Reply{std::nullopt, std::move(out)};
 }
 
+struct OperationEntry {
+  AwsOperationRule rule;
+  Reply (AwsCall::*handler)(const json::object&);
+};
+
+namespace {
+
+constexpr Capability kRead = Capability::kRead;
+constexpr Capability kCreate = Capability::kCreate;
+constexpr Capability kUpdate = Capability::kUpdate;
+constexpr Capability kDelete = Capability::kDelete;
+constexpr Capability kRotate = Capability::kRotate;
+constexpr AwsResource kData = AwsResource::kSecretData;
+constexpr AwsResource kMeta = AwsResource::kSecretMetadata;
+
+}  // namespace
+
+// The operations table (aws_operations.h). Its order is the documentation's.
+const std::vector<OperationEntry>& AwsCall::Operations() {
+  static const auto* const kOperations = new std::vector<OperationEntry>{
+      {{"CreateSecret", kCreate, kData, false, R"({"Name":"{name}-new","SecretString":"v"})",
+        "the name is the new secret's"},
+       &AwsCall::CreateSecret},
+      {{"GetSecretValue", kRead, kData, false, R"({"SecretId":"{name}"})"},
+       &AwsCall::GetSecretValue},
+      {{"BatchGetSecretValue", kRead, kData, true, R"({"SecretIdList":["{name}"]})",
+        "each secret: without read, an AccessDeniedException entry in Errors"},
+       &AwsCall::BatchGetSecretValue},
+      {{"PutSecretValue", kUpdate, kData, false, R"({"SecretId":"{name}","SecretString":"v2"})"},
+       &AwsCall::PutSecretValue},
+      {{"UpdateSecretVersionStage", kUpdate, kData, false,
+        R"({"SecretId":"{name}","VersionStage":"custom","MoveToVersionId":"{version}"})"},
+       &AwsCall::UpdateSecretVersionStage},
+      {{"UpdateSecret", kUpdate, kMeta, false, R"({"SecretId":"{name}","Description":"d"})",
+        "with SecretString or SecretBinary: update on `secret/data/<name>` instead"},
+       &AwsCall::UpdateSecret},
+      {{"DescribeSecret", kRead, kMeta, false, R"({"SecretId":"{name}"})"},
+       &AwsCall::DescribeSecret},
+      {{"ListSecretVersionIds", kRead, kMeta, false, R"({"SecretId":"{name}"})"},
+       &AwsCall::ListSecretVersionIds},
+      {{"ListSecrets", kRead, kMeta, true, "{}",
+        "lists only the secrets the caller may read the metadata of"},
+       &AwsCall::ListSecrets},
+      {{"TagResource", kUpdate, kMeta, false,
+        R"({"SecretId":"{name}","Tags":[{"Key":"k","Value":"v"}]})"},
+       &AwsCall::TagResource},
+      {{"UntagResource", kUpdate, kMeta, false, R"({"SecretId":"{name}","TagKeys":["k"]})"},
+       &AwsCall::UntagResource},
+      {{"DeleteSecret", kDelete, kMeta, false, R"({"SecretId":"{name}"})"}, &AwsCall::DeleteSecret},
+      {{"RestoreSecret", kDelete, kMeta, false, R"({"SecretId":"{name}"})"},
+       &AwsCall::RestoreSecret},
+      {{"RotateSecret", kRotate, AwsResource::kRotate, false, R"({"SecretId":"{name}"})",
+        "also update on `rotation/config/<name>` when it sets RotationRules or "
+        "RotationLambdaARN, or the secret has no rotation config yet"},
+       &AwsCall::RotateSecret},
+      {{"CancelRotateSecret", kUpdate, AwsResource::kRotationConfig, false,
+        R"({"SecretId":"{name}"})"},
+       &AwsCall::CancelRotateSecret},
+      {{"GetRandomPassword", kUpdate, AwsResource::kRandom, false, R"({"PasswordLength":20})"},
+       &AwsCall::GetRandomPassword},
+  };
+  return *kOperations;
+}
+
+std::span<const AwsOperationRule> AwsOperationRules() {
+  static const auto* const kRules = [] {
+    auto* rules = new std::vector<AwsOperationRule>;
+    for (const auto& entry : AwsCall::Operations()) rules->push_back(entry.rule);
+    return rules;
+  }();
+  return *kRules;
+}
+
+const AwsOperationRule* FindAwsOperation(std::string_view name) {
+  for (const AwsOperationRule& rule : AwsOperationRules()) {
+    if (rule.name == name) return &rule;
+  }
+  return nullptr;
+}
+
+std::string AwsPolicyPath(AwsResource resource, std::string_view name) {
+  switch (resource) {
+    case AwsResource::kSecretData:
+      return StrCat("secret/data/", name);
+    case AwsResource::kSecretMetadata:
+      return StrCat("secret/metadata/", name);
+    case AwsResource::kRotate:
+      return StrCat("rotation/rotate/", name);
+    case AwsResource::kRotationConfig:
+      return StrCat("rotation/config/", name);
+    case AwsResource::kRandom:
+      return "sys/tools/random";
+  }
+  return "";
+}
+
+std::string AwsOperationsMarkdown() {
+  std::string out = "| Operation | Needs | On |\n|---|---|---|\n";
+  for (const AwsOperationRule& rule : AwsOperationRules()) {
+    std::string on = AwsPolicyPath(rule.resource, "<name>");
+    out += StrCat("| ", rule.name, " | ", auth::CapabilityName(rule.capability), " | `", on, "`",
+                  rule.note.empty() ? "" : StrCat("; ", rule.note), " |\n");
+  }
+  return out;
+}
+
 Reply AwsCall::Dispatch(std::string_view op, const json::object& o) {
-  if (op == "CreateSecret") return CreateSecret(o);
-  if (op == "GetSecretValue") return GetSecretValue(o);
-  if (op == "PutSecretValue") return PutSecretValue(o);
-  if (op == "UpdateSecret") return UpdateSecret(o);
-  if (op == "DescribeSecret") return DescribeSecret(o);
-  if (op == "ListSecrets") return ListSecrets(o);
-  if (op == "ListSecretVersionIds") return ListSecretVersionIds(o);
-  if (op == "UpdateSecretVersionStage") return UpdateSecretVersionStage(o);
-  if (op == "DeleteSecret") return DeleteSecret(o);
-  if (op == "RestoreSecret") return RestoreSecret(o);
-  if (op == "TagResource") return TagResource(o);
-  if (op == "UntagResource") return UntagResource(o);
-  if (op == "GetRandomPassword") return GetRandomPassword(o);
-  if (op == "BatchGetSecretValue") return BatchGetSecretValue(o);
-  if (op == "RotateSecret") return RotateSecret(o);
-  if (op == "CancelRotateSecret") return CancelRotateSecret(o);
+  for (const OperationEntry& entry : Operations()) {
+    if (entry.rule.name == op) return (this->*entry.handler)(o);
+  }
   return Err("InvalidAction", StrCat("The action ", op, " is not valid for this endpoint."));
 }
 }  // namespace rekey::api::aws

@@ -12,10 +12,13 @@
 #include <vector>
 
 #include "api/aws/aws_handler.h"
+#include "api/aws/aws_operations.h"
 #include "api/aws/aws_wire.h"
 #include "rotation/engine.h"
 
 namespace rekey::api::aws {
+
+struct OperationEntry;  // aws_call.cc: a row of the operations table and its handler
 
 // One request's worth of state: the caller's policies and helpers over the store.
 class AwsCall {
@@ -33,7 +36,11 @@ class AwsCall {
         options_(options),
         actor_(std::move(actor)) {}
 
+  // Runs operation `op` (a row of the operations table) or answers InvalidAction.
   Reply Dispatch(std::string_view op, const json::object& body);
+
+  // The operations table: each row's rule (aws_operations.h) and handler.
+  static const std::vector<OperationEntry>& Operations();
 
  private:
   struct Resolved {

@@ -32,10 +32,13 @@ AwsHandler::AwsHandler(secrets::SecretsService& kv, rotation::RotationEngine* en
 
 namespace {
 
-http::Response Render(const Reply& reply, const http::Request& req) {
+http::Response Render(const Reply& reply, const http::Request& req, absl::Time now) {
   http::Response res;
   res.content_type = "application/x-amz-json-1.1";
   res.headers.push_back({"x-amzn-RequestId", req.request_id});
+  // SDKs correct their clock skew from it (AWS always sends one).
+  res.headers.push_back(
+      {"Date", absl::FormatTime("%a, %d %b %Y %H:%M:%S GMT", now, absl::UTCTimeZone())});
   if (reply.error) {
     res.status = reply.error->status;
     res.headers.push_back({"x-amzn-ErrorType", reply.error->type});
@@ -49,40 +52,60 @@ http::Response Render(const Reply& reply, const http::Request& req) {
 
 }  // namespace
 
+bool AwsHandler::MayBlock(const http::Request& req) const {
+  std::optional<std::string_view> target = req.GetHeader("x-amz-target");
+  if (!target.has_value()) return true;
+  constexpr std::string_view kReadOnly[] = {
+      "secretsmanager.GetSecretValue",       "secretsmanager.DescribeSecret",
+      "secretsmanager.ListSecretVersionIds", "secretsmanager.BatchGetSecretValue",
+      "secretsmanager.GetRandomPassword",
+  };
+  for (std::string_view op : kReadOnly) {
+    if (*target == op) return false;
+  }
+  return true;
+}
+
 http::Response AwsHandler::Handle(http::Request& req) {
   SigV4Options sig_options;
   sig_options.region = options_.region;
   SigV4Auth sig;
   AwsError error;
-  if (!ParseSigV4(req, clock_.Now(), sig_options, sig, error)) return Render(Reply{error, {}}, req);
+  if (!ParseSigV4(req, clock_.Now(), sig_options, sig, error))
+    return Render(Reply{error, {}}, req, clock_.Now());
   absl::StatusOr<std::shared_ptr<const AccessKey>> key = keys_.Lookup(sig.access_key_id);
   if (!key.ok()) {
     if (key.status().code() != absl::StatusCode::kNotFound) {
-      return Render(Err("InternalServiceError", "An error occurred on the server side.", 500), req);
+      return Render(Err("InternalServiceError", "An error occurred on the server side.", 500), req,
+                    clock_.Now());
     }
     return Render(Err("UnrecognizedClientException",
                       "The security token included in the request is invalid."),
-                  req);
+                  req, clock_.Now());
   }
-  if (!VerifySigV4(req, sig, (*key)->secret, error)) return Render(Reply{error, {}}, req);
+  if (!VerifySigV4(req, sig, (*key)->secret, error))
+    return Render(Reply{error, {}}, req, clock_.Now());
 
   std::string_view target = *req.GetHeader("x-amz-target");
   constexpr std::string_view kTargetPrefix = "secretsmanager.";
   if (!target.starts_with(kTargetPrefix)) {
     return Render(Err("UnknownOperationException", "The requested operation is not recognized."),
-                  req);
+                  req, clock_.Now());
   }
   boost::system::error_code ec;
   json::value body = json::parse(req.body.empty() ? std::string_view("{}") : req.body, ec);
   if (ec || !body.is_object()) {
-    return Render(Err("SerializationException", "The request body is not a JSON object."), req);
+    return Render(Err("SerializationException", "The request body is not a JSON object."), req,
+                  clock_.Now());
   }
   absl::StatusOr<std::shared_ptr<const auth::PolicySet>> set = policies_.SetFor((*key)->policies);
   if (!set.ok()) {
-    return Render(Err("InternalServiceError", "An error occurred on the server side.", 500), req);
+    return Render(Err("InternalServiceError", "An error occurred on the server side.", 500), req,
+                  clock_.Now());
   }
   AwsCall call(kv_, engine_, **set, clock_, random_, options_, StrCat("aws:", (*key)->id));
-  return Render(call.Dispatch(target.substr(kTargetPrefix.size()), body.as_object()), req);
+  return Render(call.Dispatch(target.substr(kTargetPrefix.size()), body.as_object()), req,
+                clock_.Now());
 }
 
 }  // namespace rekey::api::aws

@@ -41,7 +41,9 @@ class AwsHandler final : public http::Handler {
              auth::PolicyStore& policies, const Clock& clock, Random& random,
              AwsHandlerOptions options);
 
-  bool MayBlock(const http::Request&) const override { return true; }
+  // Read-only operations (GetSecretValue, DescribeSecret, ...) run on the I/O thread like KV
+  // reads; everything that writes goes to the blocking pool.
+  bool MayBlock(const http::Request& req) const override;
   http::Response Handle(http::Request& req) override;
 
  private:

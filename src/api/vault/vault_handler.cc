@@ -141,17 +141,10 @@ http::Response VaultHandler::Handle(http::Request& req) {
     case RouteId::kKvUndelete:
     case RouteId::kKvDestroy:
       return HandleKv(vreq, kv_);
-    case RouteId::kRotationConfig:
-    case RouteId::kRotationRotate:
-    case RouteId::kRotationDue:
-    case RouteId::kRotationRuns:
-    case RouteId::kRotationStatus:
-    case RouteId::kRotationEvents:
-    case RouteId::kSysAuditList:
-    case RouteId::kSysAuditEvents:
-    case RouteId::kSysAuditDevice:
-    case RouteId::kSysAuditHash:
-      break;  // served by RotationHandler / SysAuditHandler; never matched here
+    default:
+      // Rows of other surfaces (rotation, audit, aws-keys, transit, pki): served by their own
+      // handlers, never matched here (AuthorizeRequest matched Surface::kVault only).
+      break;
   }
   return ErrorResponse(404, "route entry not found");
 }

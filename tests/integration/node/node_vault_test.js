@@ -5,24 +5,19 @@
 //   REKEY_BIN=/path/to/rekey /usr/bin/node --test node_vault_test.js
 //   /usr/bin/node node_vault_test.js /path/to/rekey        (binary as argv[2] also works)
 //
-// Spawns `rekey server --dev` on a free loopback port (like tests/integration/harness.py),
+// Spawns `rekey server --dev` on a free loopback port (rekey_server.js, like ../harness.py),
 // covers node-vault write/read/update/list/delete on secret/data/... and secret/metadata/...
 // (`list` sends the LIST verb; `noCustomHTTPVerbs` sends GET ?list=1), health,
 // tokenLookupSelf, a 403 for a bad token, and checks no secret value reached the server log.
 
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const { spawn } = require('node:child_process');
 const crypto = require('node:crypto');
-const fs = require('node:fs');
-const http = require('node:http');
-const os = require('node:os');
-const path = require('node:path');
 const nodeVault = require('node-vault');
+const { RekeyServer } = require('./rekey_server');
 
-const BIN = process.env.REKEY_BIN || (process.argv[2] && !process.argv[2].startsWith('-') ? process.argv[2] : '');
-const TOKEN = 'rk-it-node-root-0123456789abcdef';
-const START_TIMEOUT_MS = 20000;
+const srv = new RekeyServer({ name: 'node' });
+const TOKEN = srv.token;
 
 const secrets = [];
 function secretValue() {
@@ -32,66 +27,6 @@ function secretValue() {
 }
 function uniq(prefix) {
   return `${prefix}-${crypto.randomBytes(5).toString('hex')}`;
-}
-
-const srv = { proc: null, tmp: null, url: null, logPath: null, outPath: null, failed: false };
-
-function sleep(ms) {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-function healthStatus(addr) {
-  return new Promise((resolve) => {
-    const [host, port] = [addr.slice(0, addr.lastIndexOf(':')), addr.slice(addr.lastIndexOf(':') + 1)];
-    const req = http.get({ host, port, path: '/v1/sys/health', timeout: 2000 }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode));
-    });
-    req.on('error', () => resolve(0));
-    req.on('timeout', () => { req.destroy(); resolve(0); });
-  });
-}
-
-async function startServer() {
-  assert.ok(BIN, 'set REKEY_BIN (or pass the rekey binary path as argv[2])');
-  assert.ok(fs.existsSync(BIN), `REKEY_BIN=${BIN} does not exist`);
-  srv.tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rekey-it-node-'));
-  const addrFile = path.join(srv.tmp, 'addr');
-  srv.logPath = path.join(srv.tmp, 'server.stderr.log');
-  srv.outPath = path.join(srv.tmp, 'server.stdout.log');
-  const err = fs.openSync(srv.logPath, 'a');
-  const out = fs.openSync(srv.outPath, 'a');
-  srv.proc = spawn(BIN, ['server', '--dev', '--listen', '127.0.0.1:0',
-    '--data-dir', path.join(srv.tmp, 'data'), '--dev-root-token', TOKEN,
-    '--addr-file', addrFile], { stdio: ['ignore', out, err] });
-  fs.closeSync(err);
-  fs.closeSync(out);
-  let exited = null;
-  srv.proc.on('exit', (code, sig) => { exited = `code ${code} signal ${sig}`; });
-  const deadline = Date.now() + START_TIMEOUT_MS;
-  while (Date.now() < deadline) {
-    if (exited) break;
-    let addr = '';
-    try { addr = fs.readFileSync(addrFile, 'utf8').trim().replace(/^http:\/\//, ''); } catch (e) { /* not yet */ }
-    if (/^[\d.]+:[1-9]\d*$/.test(addr) && (await healthStatus(addr)) === 200) {
-      srv.url = `http://${addr}`;
-      return;
-    }
-    await sleep(50);
-  }
-  srv.failed = true;
-  const log = fs.existsSync(srv.logPath) ? fs.readFileSync(srv.logPath, 'utf8').slice(-3000) : '';
-  throw new Error(`rekey server not ready (${exited ? 'exited: ' + exited : 'timeout'})\n${log}`);
-}
-
-async function stopServer() {
-  if (srv.proc && srv.proc.exitCode === null && srv.proc.signalCode === null) {
-    const done = new Promise((r) => srv.proc.once('exit', r));
-    srv.proc.kill('SIGTERM');
-    const t = setTimeout(() => srv.proc.kill('SIGKILL'), 15000);
-    await done;
-    clearTimeout(t);
-  }
 }
 
 function client(opts = {}) {
@@ -106,27 +41,10 @@ async function rejectsWithStatus(promise, status, what) {
   }, what);
 }
 
-before(startServer);
+before(() => srv.start());
 
-after(async () => {
-  await stopServer();
-  if (srv.logPath) {
-    let logs = '';
-    for (const p of [srv.logPath, srv.outPath]) {
-      try { logs += fs.readFileSync(p, 'utf8'); } catch (e) { /* none */ }
-    }
-    const leaked = secrets.filter((v) => logs.includes(v));
-    console.log(`secret-in-log check (node): ${secrets.length} secret values checked against ` +
-      `${logs.length} bytes of server output, ${leaked.length} found`);
-    if (leaked.length) srv.failed = true;
-    if (srv.failed || process.env.REKEY_KEEP_TMP) {
-      console.log(`kept ${srv.tmp}`);
-    } else {
-      fs.rmSync(srv.tmp, { recursive: true, force: true });
-    }
-    assert.deepEqual(leaked, [], `secret values found in the server log ${srv.logPath}`);
-  }
-});
+// Stops the server and checks that no secret value reached its logs or audit file.
+after(() => srv.finish(secrets));
 
 test('health and tokenLookupSelf', async () => {
   const vault = client();

@@ -1,0 +1,346 @@
+#include "rotators/pki/pki_rotator.h"
+
+#include <algorithm>
+#include <boost/json.hpp>
+#include <memory>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "core/status_macros.h"
+#include "core/strings.h"
+#include "pki/tls_probe.h"
+#include "pki/ttl.h"
+#include "pki/verify.h"
+#include "pki/x509.h"
+#include "rotators/common/params.h"
+
+namespace rekey::rotators::pki {
+namespace {
+
+namespace json = boost::json;
+namespace ca = ::rekey::pki;
+using rotation::Problem;
+using rotation::StepContext;
+
+constexpr char kPendingSerial[] = "pending_serial";
+
+json::string_view J(std::string_view s) { return json::string_view(s.data(), s.size()); }
+std::string_view S(json::string_view s) { return std::string_view(s.data(), s.size()); }
+
+struct Config {
+  std::string role;
+  std::string common_name;
+  std::vector<std::string> alt_names;
+  std::vector<std::string> ip_sans;
+  absl::Duration ttl = absl::ZeroDuration();
+  bool revoke_on_retire = false;
+};
+
+// A list param: a JSON array of strings or a comma-separated string.
+std::vector<std::string> ListParam(const json::object& params, std::string_view name,
+                                   std::vector<Problem>* problems) {
+  std::vector<std::string> out;
+  const json::value* v = params.if_contains(J(name));
+  if (v == nullptr) return out;
+  if (v->is_string()) {
+    for (absl::string_view part : absl::StrSplit(ToAbsl(S(v->get_string())), ',')) {
+      part = absl::StripAsciiWhitespace(part);
+      if (!part.empty()) out.emplace_back(part);
+    }
+  } else if (v->is_array() && std::all_of(v->get_array().begin(), v->get_array().end(),
+                                          [](const json::value& e) { return e.is_string(); })) {
+    for (const json::value& e : v->get_array()) out.emplace_back(S(e.get_string()));
+  } else {
+    AddProblem(problems, name, "must be a list of strings or a comma-separated string");
+  }
+  if (out.size() > 100) AddProblem(problems, name, "must have at most 100 entries");
+  return out;
+}
+
+Config ParseConfig(const json::object& params, std::vector<Problem>* problems) {
+  static const std::vector<std::string_view> kKnown = {
+      "role", "common_name", "alt_names", "ip_sans", "ttl", "revoke_on_retire"};
+  RejectUnknownParams(params, kKnown, problems);
+  Config c;
+  if (auto role = StringParam(params, "role", problems); role && !role->empty()) {
+    c.role = *role;
+  } else if (!params.contains("role") || role.has_value()) {
+    AddProblem(problems, "role", "is required: the CA role that issues the certificate");
+  }
+  if (auto cn = StringParam(params, "common_name", problems); cn && !cn->empty()) {
+    c.common_name = *cn;
+  } else if (!params.contains("common_name") || cn.has_value()) {
+    AddProblem(problems, "common_name", "is required");
+  }
+  c.alt_names = ListParam(params, "alt_names", problems);
+  c.ip_sans = ListParam(params, "ip_sans", problems);
+  for (const std::string& ip : c.ip_sans) {
+    if (!ca::IsIpAddress(ip)) {
+      AddProblem(problems, "ip_sans", rekey::StrCat("\"", ip.substr(0, 64), "\" is not an IP"));
+    }
+  }
+  if (const json::value* t = params.if_contains("ttl")) {
+    absl::StatusOr<absl::Duration> ttl = ca::TtlFromJson(*t);
+    if (!ttl.ok() || *ttl < absl::Minutes(1)) {
+      AddProblem(problems, "ttl", "must be a duration of at least 1m, e.g. \"720h\" or \"30d\"");
+    } else {
+      c.ttl = *ttl;
+    }
+  }
+  if (const json::value* v = params.if_contains("revoke_on_retire")) {
+    if (!v->is_bool()) {
+      AddProblem(problems, "revoke_on_retire", "must be true or false");
+    } else {
+      c.revoke_on_retire = v->get_bool();
+    }
+  }
+  return c;
+}
+
+absl::StatusOr<Config> ConfigOf(const StepContext& ctx) {
+  std::vector<Problem> problems;
+  Config c = ParseConfig(ctx.params(), &problems);
+  RETURN_IF_ERROR(FirstProblem(problems));
+  return c;
+}
+
+ca::IssueRequest RequestOf(const Config& c) {
+  ca::IssueRequest req;
+  req.common_name = c.common_name;
+  req.alt_names = c.alt_names;
+  req.ip_sans = c.ip_sans;
+  req.ttl = c.ttl;
+  return req;
+}
+
+std::string Rfc3339(absl::Time t) {
+  return absl::FormatTime(absl::RFC3339_sec, t, absl::UTCTimeZone());
+}
+
+// The fields of a version's value the rotator needs.
+struct CertValue {
+  std::string certificate;
+  std::string chain;
+  SecretBytes private_key;
+  std::string serial_number;
+};
+
+absl::StatusOr<CertValue> ValueOf(const std::optional<rotation::VersionView>& v,
+                                  std::string_view what) {
+  if (!v.has_value() || !v->value.has_value()) {
+    return absl::FailedPreconditionError(rekey::StrCat("the ", what, " value is not readable"));
+  }
+  WipedObject obj;
+  RETURN_IF_ERROR(obj.Parse(v->value->Reveal(), rekey::StrCat("the ", what, " value")));
+  CertValue out;
+  out.certificate = obj.String("certificate");
+  out.chain = obj.String("chain");
+  out.serial_number = obj.String("serial_number");
+  if (const json::value* k = obj.object().if_contains("private_key"); k && k->is_string()) {
+    out.private_key = SecretBytes(S(k->get_string()));
+  }
+  return out;
+}
+
+// Revokes `serial`; a certificate the CA no longer knows (tidied) is not an error.
+absl::Status RevokeSerial(ca::CaService& ca, StepContext& ctx, std::string_view serial,
+                          std::string_view why) {
+  if (serial.empty()) return absl::OkStatus();
+  absl::StatusOr<absl::Time> revoked = ca.Revoke(serial);
+  if (absl::IsNotFound(revoked.status())) {
+    ctx.log().Warn(
+        rekey::StrCat("certificate ", serial, " is unknown to the CA; nothing to revoke"));
+    return absl::OkStatus();
+  }
+  RETURN_IF_ERROR(revoked.status());
+  ctx.log().Info(rekey::StrCat("revoked certificate ", serial, " (", why, ")"));
+  return absl::OkStatus();
+}
+
+// The name a TLS client would use: the first DNS SAN, else the first IP SAN, else none.
+std::string ServerNameOf(const ca::CertificateInfo& info) {
+  if (!info.dns_names.empty() && info.dns_names.front().substr(0, 2) != "*.") {
+    return info.dns_names.front();
+  }
+  if (!info.ip_addresses.empty()) return info.ip_addresses.front();
+  return "";
+}
+
+}  // namespace
+
+std::vector<Problem> PkiRotator::Validate(const json::object& params) const {
+  std::vector<Problem> problems;
+  ParseConfig(params, &problems);
+  return problems;
+}
+
+absl::Status PkiRotator::Check(StepContext& ctx) {
+  ASSIGN_OR_RETURN(Config c, ConfigOf(ctx));
+  absl::Status s = ca_.CheckIssue(c.role, RequestOf(c));
+  if (!s.ok()) {
+    return absl::Status(s.code(), rekey::StrCat("the CA would not issue \"", c.common_name,
+                                                "\" under role \"", c.role, "\": ", s.message()));
+  }
+  RETURN_IF_ERROR(ca_.CaChainPem().status());
+  ctx.log().Info(rekey::StrCat("role \"", c.role, "\" would issue \"", c.common_name, "\""));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<SecretBytes> PkiRotator::Create(StepContext& ctx) {
+  ASSIGN_OR_RETURN(Config c, ConfigOf(ctx));
+  // A certificate issued by an interrupted earlier create of this run was never stored.
+  auto& state = ctx.state();
+  if (auto it = state.find(kPendingSerial); it != state.end()) {
+    RETURN_IF_ERROR(RevokeSerial(ca_, ctx, it->second, "issued by an interrupted create"));
+    state.erase(it);
+  }
+  absl::StatusOr<ca::IssuedCertificate> issued = ca_.Issue(c.role, RequestOf(c));
+  if (!issued.ok()) {
+    return absl::Status(issued.status().code(),
+                        rekey::StrCat("role \"", c.role, "\" did not issue \"", c.common_name,
+                                      "\": ", issued.status().message()));
+  }
+  state[kPendingSerial] = issued->serial_number;
+  for (const std::string& w : issued->warnings) ctx.log().Warn(w);
+
+  json::value doc = json::object();
+  json::object& o = doc.get_object();
+  if (ctx.current().has_value() && ctx.current()->value.has_value()) {
+    // Carry over fields other than the certificate's (e.g. notes a user added).
+    WipedObject cur;
+    if (cur.Parse(ctx.current()->value->Reveal(), "the current value").ok()) {
+      for (const auto& [k, v] : cur.object()) {
+        if (k != "private_key") o[k] = v;
+      }
+    }
+  }
+  o["certificate"] = J(issued->certificate);
+  o["private_key"] = J(issued->private_key->Reveal());
+  o["private_key_type"] = J(issued->private_key_type);
+  o["issuing_ca"] = J(issued->issuing_ca);
+  o["chain"] = J(absl::StrJoin(issued->ca_chain, ""));
+  o["serial_number"] = J(issued->serial_number);
+  o["not_before"] = J(Rfc3339(issued->not_before));
+  o["not_after"] = J(Rfc3339(issued->expiration));
+  std::string text = json::serialize(doc);
+  WipeJsonStrings(doc);
+  ctx.log().Info(rekey::StrCat("issued certificate ", issued->serial_number, " for \"",
+                               c.common_name, "\" with a new ", issued->private_key_type,
+                               " key, valid until ", Rfc3339(issued->expiration)));
+  return SecretBytes::TakeFrom(text);
+}
+
+absl::Status PkiRotator::Set(StepContext& ctx) {
+  ASSIGN_OR_RETURN(CertValue pending, ValueOf(ctx.pending(), "pending"));
+  // Nothing to deploy: the CA made the certificate valid when it issued it; consumers pick the
+  // new version up from the secret.
+  ctx.log().Info(rekey::StrCat("certificate ", pending.serial_number,
+                               " is ready; consumers read it from the new version"));
+  return absl::OkStatus();
+}
+
+absl::Status PkiRotator::Test(StepContext& ctx) {
+  ASSIGN_OR_RETURN(Config c, ConfigOf(ctx));
+  ASSIGN_OR_RETURN(CertValue pending, ValueOf(ctx.pending(), "pending"));
+  const std::string serial = pending.serial_number;
+  auto fail = [&](std::string_view what) {
+    return absl::FailedPreconditionError(
+        rekey::StrCat("certificate ", serial, " failed its test: ", what));
+  };
+  absl::StatusOr<ca::X509Ptr> cert = ca::ParseCertificatePem(pending.certificate);
+  if (!cert.ok()) return fail("the value holds no readable certificate");
+  absl::StatusOr<ca::EvpPkeyPtr> key = ca::ParsePrivateKeyPem(pending.private_key);
+  if (!key.ok()) return fail("the value holds no readable private key");
+  if (!ca::CertificateMatchesKey(cert->get(), key->get())) {
+    return fail("the private key does not match the certificate");
+  }
+  ASSIGN_OR_RETURN(ca::CertificateInfo info, ca::DescribeCertificate(cert->get()));
+
+  // Validity window.
+  const absl::Time now = ctx.clock().Now();
+  if (now < info.not_before || now >= info.not_after) {
+    return fail(rekey::StrCat("now is outside its validity ", Rfc3339(info.not_before), " to ",
+                              Rfc3339(info.not_after)));
+  }
+  // Names.
+  std::vector<std::string> missing;
+  if (info.common_name != c.common_name) {
+    missing.push_back(rekey::StrCat("common name \"", c.common_name, "\""));
+  }
+  for (const std::string& name : c.alt_names) {
+    const bool is_ip = ca::IsIpAddress(name);
+    const std::vector<std::string>& have = is_ip ? info.ip_addresses : info.dns_names;
+    const std::string want = is_ip ? ca::CanonicalIp(name).value_or(name) : name;
+    if (std::find(have.begin(), have.end(), want) == have.end()) {
+      missing.push_back(rekey::StrCat("SAN \"", name, "\""));
+    }
+  }
+  for (const std::string& ip : c.ip_sans) {
+    const std::string want = ca::CanonicalIp(ip).value_or(ip);
+    if (std::find(info.ip_addresses.begin(), info.ip_addresses.end(), want) ==
+        info.ip_addresses.end()) {
+      missing.push_back(rekey::StrCat("IP SAN \"", ip, "\""));
+    }
+  }
+  if (!missing.empty()) return fail(rekey::StrCat("it lacks ", absl::StrJoin(missing, ", ")));
+
+  // Chain to the trust bundle.
+  ASSIGN_OR_RETURN(std::string bundle, ca_.CaChainPem());
+  ca::VerifyOptions verify;
+  verify.at = now;
+  if (absl::Status s = ca::VerifyCertificatePem(pending.certificate, pending.chain, bundle, verify);
+      !s.ok()) {
+    return fail(rekey::StrCat("it does not chain to the CA's trust bundle: ", s.message()));
+  }
+  // A real handshake with the pair.
+  ca::TlsProbe probe;
+  probe.certificate = pending.certificate;
+  probe.chain = pending.chain;
+  probe.private_key = &pending.private_key;
+  probe.trust_bundle = bundle;
+  probe.server_name = ServerNameOf(info);
+  probe.at = now;
+  if (absl::Status s = ca::TlsHandshakeInMemory(probe); !s.ok()) {
+    return fail(ToStd(s.message()));
+  }
+  ctx.log().Info(
+      rekey::StrCat("certificate ", serial,
+                    " matches its key, chains to the trust bundle, carries the "
+                    "requested names and completed a TLS handshake",
+                    probe.server_name.empty() ? "" : rekey::StrCat(" as ", probe.server_name)));
+  return absl::OkStatus();
+}
+
+absl::Status PkiRotator::Revoke(StepContext& ctx) {
+  ASSIGN_OR_RETURN(Config c, ConfigOf(ctx));
+  if (!c.revoke_on_retire) {
+    ctx.log().Info("the previous certificate stays valid until it expires (revoke_on_retire off)");
+    return absl::OkStatus();
+  }
+  absl::StatusOr<CertValue> previous = ValueOf(ctx.previous(), "previous");
+  if (!previous.ok() || previous->serial_number.empty()) {
+    ctx.log().Warn("the previous value has no readable serial_number; nothing to revoke");
+    return absl::OkStatus();
+  }
+  return RevokeSerial(ca_, ctx, previous->serial_number, "retired by rotation");
+}
+
+absl::Status PkiRotator::Rollback(StepContext& ctx) {
+  std::string serial;
+  if (absl::StatusOr<CertValue> pending = ValueOf(ctx.pending(), "pending"); pending.ok()) {
+    serial = pending->serial_number;
+  } else if (auto it = ctx.state().find(kPendingSerial); it != ctx.state().end()) {
+    serial = it->second;
+  }
+  RETURN_IF_ERROR(RevokeSerial(ca_, ctx, serial, "the rotation was rolled back"));
+  ctx.state().erase(kPendingSerial);
+  return absl::OkStatus();
+}
+
+absl::Status RegisterPkiRotator(rotation::RotatorRegistry& registry, rekey::pki::CaService& ca) {
+  return registry.Register("pki", std::make_unique<PkiRotator>(ca));
+}
+
+}  // namespace rekey::rotators::pki
