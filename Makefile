@@ -39,14 +39,30 @@ asan:
 	@cmake --build --preset asan
 	@scripts/run-tests build/asan
 
-## make bench: release build, then KV v2 reads/writes against nginx and raw fsync, and the
-## storage layer's group commit against raw SQLite.
+## make bench: release build, then KV v2 reads/writes (with and without audit) and signed AWS
+## GetSecretValue against nginx and raw fsync, the storage layer's group commit against raw
+## SQLite, and certificate issuing against raw OpenSSL.
 bench:
 	@scripts/install-deps build bench
 	@cmake --preset release >/dev/null
-	@cmake --build --preset release --target rekey store_bench
+	@cmake --build --preset release --target rekey store_bench pki_bench
 	@bench/kv_vs_nginx.sh build/release/src/app/rekey
 	@build/release/bench/store_bench --benchmark_min_time=2
+	@build/release/bench/pki_bench --benchmark_min_time=1
+
+## make zero-downtime: debug build of rekey, then the zero-downtime harness against real
+## PostgreSQL, MariaDB and Redis (scripts/services): 100 rotations per rotator and strategy under
+## 32 client workers; fails on a failed request in a zero-downtime strategy, a failed rotation or
+## a leaked password. ZD_ARGS passes options (e.g. ZD_ARGS="--only redis/single-user").
+## See docs/zero-downtime.md.
+ZD_ARGS ?=
+.PHONY: zero-downtime
+zero-downtime:
+	@scripts/install-deps build test
+	@cmake --preset debug >/dev/null
+	@cmake --build --preset debug --target rekey
+	@REKEY_BIN=$(CURDIR)/build/debug/src/app/rekey PYTHONDONTWRITEBYTECODE=1 \
+	  /usr/bin/python3 tests/zero_downtime/run.py $(ZD_ARGS)
 
 ## make fuzz: libFuzzer (clang) on each target for FUZZ_SECONDS (default 30) from the seed corpus.
 FUZZ_SECONDS ?= 30

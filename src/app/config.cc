@@ -6,6 +6,7 @@
 #include <set>
 
 #include "core/strings.h"
+#include "rotation/schedule.h"
 
 namespace rekey::app {
 namespace {
@@ -39,9 +40,10 @@ absl::StatusOr<absl::Duration> Duration(const YAML::Node& n, const std::string& 
 absl::StatusOr<ServerConfig> Parse(const YAML::Node& root, ServerConfig c) {
   if (!root.IsDefined() || root.IsNull()) return c;
   if (!root.IsMap()) return absl::InvalidArgumentError("config: the top level must be a mapping");
-  if (absl::Status s = CheckKeys(root, "",
-                                 {"listen", "tls", "data_dir", "storage", "root_key_file",
-                                  "log_level", "access_log", "addr_file", "limits", "rotation"});
+  if (absl::Status s = CheckKeys(
+          root, "",
+          {"listen", "tls", "data_dir", "storage", "storage_key_rotation_threshold",
+           "root_key_file", "log_level", "access_log", "addr_file", "limits", "rotation"});
       !s.ok()) {
     return s;
   }
@@ -66,6 +68,15 @@ absl::StatusOr<ServerConfig> Parse(const YAML::Node& root, ServerConfig c) {
   if (root["storage"]) {
     c.storage = root["storage"].as<std::string>();
     if (c.storage != "sqlite") return Bad("storage", "\"sqlite\" (the only backend so far)");
+  }
+  if (const YAML::Node n = root["storage_key_rotation_threshold"]) {
+    // Up to 2^32 (AES-GCM with random nonces must stay well below 2^32 encryptions per key).
+    uint64_t v = 0;
+    if (!n.IsScalar() || !YAML::convert<uint64_t>::decode(n, v) || v > (uint64_t{1} << 32)) {
+      return Bad("storage_key_rotation_threshold",
+                 "a number of encryptions from 0 (never) to 4294967296");
+    }
+    c.storage_key_rotation_threshold = v;
   }
   if (root["root_key_file"]) c.root_key_file = root["root_key_file"].as<std::string>();
   if (root["log_level"]) c.log_level = root["log_level"].as<std::string>();
@@ -99,9 +110,10 @@ absl::StatusOr<ServerConfig> Parse(const YAML::Node& root, ServerConfig c) {
   }
   if (const YAML::Node r = root["rotation"]) {
     if (!r.IsMap()) return Bad("rotation", "a mapping");
-    if (absl::Status s = CheckKeys(r, "rotation.",
-                                   {"default_grace", "failure_cooldown", "step_timeout", "workers",
-                                    "min_target_spacing", "max_jitter"});
+    if (absl::Status s =
+            CheckKeys(r, "rotation.",
+                      {"default_grace", "failure_cooldown", "step_timeout", "workers",
+                       "min_target_spacing", "max_jitter", "certificate_expiry_warnings"});
         !s.ok()) {
       return s;
     }
@@ -126,6 +138,21 @@ absl::StatusOr<ServerConfig> Parse(const YAML::Node& root, ServerConfig c) {
         return Bad(rekey::StrCat("rotation.", key), "a duration such as \"30s\" (0s allowed)");
       }
       *field = d;
+    }
+    if (const YAML::Node w = r["certificate_expiry_warnings"]) {
+      // A list of positive durations before a certificate's not_after ("30d", "12h"); [] = warn
+      // only when it has expired.
+      constexpr char kWhat[] = "a list of positive durations such as [30d, 7d, 1d]";
+      if (!w.IsSequence()) return Bad("rotation.certificate_expiry_warnings", kWhat);
+      c.rotation.certificate_expiry_warnings.clear();
+      for (const YAML::Node& item : w) {
+        if (!item.IsScalar()) return Bad("rotation.certificate_expiry_warnings", kWhat);
+        absl::StatusOr<absl::Duration> d = rotation::ParseScheduleDuration(item.as<std::string>());
+        if (!d.ok() || *d <= absl::ZeroDuration()) {
+          return Bad("rotation.certificate_expiry_warnings", kWhat);
+        }
+        c.rotation.certificate_expiry_warnings.push_back(*d);
+      }
     }
     if (c.rotation.failure_cooldown <= absl::ZeroDuration()) {
       return Bad("rotation.failure_cooldown", "a positive duration such as \"1h\"");

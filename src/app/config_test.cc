@@ -56,6 +56,22 @@ TEST(ConfigTest, BadValuesAreNamed) {
               StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
+TEST(ConfigTest, CertificateExpiryWarnings) {
+  ASSERT_OK_AND_ASSIGN(ServerConfig d, LoadConfigFile(WriteFile("log_level: info\n")));
+  EXPECT_THAT(d.rotation.certificate_expiry_warnings,
+              ::testing::ElementsAre(absl::Hours(720), absl::Hours(168), absl::Hours(24)));
+  ASSERT_OK_AND_ASSIGN(
+      ServerConfig c,
+      LoadConfigFile(WriteFile("rotation: {certificate_expiry_warnings: [14d, 12h]}\n")));
+  EXPECT_THAT(c.rotation.certificate_expiry_warnings,
+              ::testing::ElementsAre(absl::Hours(336), absl::Hours(12)));
+  EXPECT_THAT(LoadConfigFile(WriteFile("rotation: {certificate_expiry_warnings: [soon]}\n")),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("rotation.certificate_expiry_warnings")));
+  EXPECT_THAT(LoadConfigFile(WriteFile("rotation: {certificate_expiry_warnings: 7d}\n")),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
 TEST(ConfigTest, MissingFileIsNotFound) {
   EXPECT_THAT(LoadConfigFile("/nonexistent/rekey.yaml"), StatusIs(absl::StatusCode::kNotFound));
 }

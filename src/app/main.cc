@@ -2,11 +2,14 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 
+#include "app/operator_commands.h"
 #include "app/server_command.h"
 #include "cli/audit_commands.h"
 #include "cli/auth_commands.h"
 #include "cli/aws_key_commands.h"
 #include "cli/commands.h"
+#include "cli/pki_commands.h"
+#include "cli/storage_key_commands.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"rekey: a secrets server with automated, zero-downtime rotation", "rekey"};
@@ -50,11 +53,26 @@ int main(int argc, char** argv) {
   init->add_option("--data-dir", init_data_dir, "Directory for the new store");
   init->add_option("--config", init_config, "YAML configuration file (for data_dir/root_key_file)");
   init->callback([&] { exit_code = rekey::app::RunOperatorInit(init_data_dir, init_config); });
+  std::string rekey_root_data_dir, rekey_root_config, rekey_root_new_key;
+  CLI::App* rekey_root = op->add_subcommand(
+      "rekey-root", "Re-wrap the storage keyring under a new root key (server stopped)");
+  rekey_root->add_option("--data-dir", rekey_root_data_dir, "The store's data dir");
+  rekey_root->add_option("--config", rekey_root_config, "YAML configuration file");
+  rekey_root
+      ->add_option("--new-key-file", rekey_root_new_key,
+                   "The new root key (created with a fresh key, mode 0600, if it does not exist)")
+      ->required();
+  rekey_root->callback([&] {
+    exit_code = rekey::app::RunOperatorRekeyRoot(rekey_root_data_dir, rekey_root_config,
+                                                 rekey_root_new_key);
+  });
 
   rekey::cli::RegisterClientCommands(app, global, exit_code);
   rekey::cli::RegisterAuthCommands(app, global, exit_code);
   rekey::cli::RegisterAwsKeyCommands(app, global, exit_code);
+  rekey::cli::RegisterPkiCommands(app, global, exit_code);
   rekey::cli::RegisterAuditCommands(app, exit_code);
+  rekey::cli::RegisterStorageKeyCommands(app, global, exit_code);
 
   try {
     app.parse(argc, argv);

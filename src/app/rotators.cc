@@ -8,23 +8,56 @@
 
 #include "core/status_macros.h"
 #include "core/strings.h"
+#include "rotators/acme/acme_rotator.h"
 #include "rotators/exec/exec_rotator.h"
 #include "rotators/generic/generic_rotator.h"
 #include "rotators/http/http_rotator.h"
+#include "rotators/jwt/jwt_rotator.h"
 #include "rotators/mysql/mysql_rotator.h"
+#include "rotators/pki/ca_rotator.h"
+#include "rotators/pki/pki_rotator.h"
 #include "rotators/postgres/postgres_rotator.h"
 #include "rotators/redis/redis_rotator.h"
 
 namespace rekey::app {
 
-absl::Status RegisterRotators(rotation::RotatorRegistry& registry) {
+absl::Status RegisterRotators(rotation::RotatorRegistry& registry, pki::CaService& ca) {
   RETURN_IF_ERROR(rotators::generic::RegisterGenericRotator(registry));
   RETURN_IF_ERROR(rotators::http::RegisterHttpRotator(registry));
   RETURN_IF_ERROR(rotators::exec::RegisterExecRotator(registry));
   RETURN_IF_ERROR(rotators::postgres::RegisterPostgresRotator(registry));
   RETURN_IF_ERROR(rotators::redis::RegisterRedisRotator(registry));
   RETURN_IF_ERROR(rotators::mysql::RegisterMysqlRotator(registry));
+  RETURN_IF_ERROR(rotators::pki::RegisterPkiRotator(registry, ca));
+  RETURN_IF_ERROR(rotators::pki::RegisterCaRotator(registry, ca));
   return absl::OkStatus();
+}
+
+absl::Status RegisterAcmeRotator(rotation::RotatorRegistry& registry, secrets::SecretsService& kv) {
+  rotators::acme::AcmeRotatorOptions options;
+  options.accounts = std::make_shared<rotators::acme::FunctionAccountStore>(
+      [&kv](std::string_view path) -> absl::StatusOr<SecretBytes> {
+        ASSIGN_OR_RETURN(secrets::ReadResult r, kv.Read(path, 0));
+        if (!r.value.has_value()) {
+          return absl::NotFoundError(rekey::StrCat("secret \"", path, "\" has no current value"));
+        }
+        return std::move(*r.value);
+      },
+      [&kv](std::string_view path, const SecretBytes& value) -> absl::Status {
+        secrets::WriteOptions write;
+        write.cas = 0;  // only when it does not exist yet
+        write.actor = "rotator:acme";
+        absl::Status s = kv.Put(path, value, write).status();
+        if (absl::IsFailedPrecondition(s)) {
+          return absl::AlreadyExistsError(rekey::StrCat("secret \"", path, "\" exists"));
+        }
+        return s;
+      });
+  return rotators::acme::RegisterAcmeRotator(registry, std::move(options));
+}
+
+absl::Status RegisterJwtRotator(rotation::RotatorRegistry& registry, jwt::JwtService& jwt) {
+  return rotators::jwt::RegisterJwtRotator(registry, jwt);
 }
 
 absl::StatusOr<rotation::EngineOptions> EngineOptionsFor(const ServerConfig& config) {

@@ -5,13 +5,25 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "app/config.h"
+#include "jwt/jwt_service.h"
+#include "pki/ca_service.h"
 #include "rotation/engine.h"
 #include "rotation/registry.h"
+#include "secrets/secrets_service.h"
 
 namespace rekey::app {
 
-// Registers generic, http and exec (and later the database, PKI and key rotators).
-absl::Status RegisterRotators(rotation::RotatorRegistry& registry);
+// Registers generic, http, exec, the database rotators, and pki (certificates from `ca`, which
+// must outlive the registry's use).
+absl::Status RegisterRotators(rotation::RotatorRegistry& registry, pki::CaService& ca);
+
+// Registers acme, its ACME account keys kept as secrets of `kv` (created on first use); `kv` must
+// outlive the registry's use.
+absl::Status RegisterAcmeRotator(rotation::RotatorRegistry& registry, secrets::SecretsService& kv);
+
+// Registers jwt, which rotates the signing keys of `jwt`'s keysets; `jwt` must outlive the
+// registry's use.
+absl::Status RegisterJwtRotator(rotation::RotatorRegistry& registry, jwt::JwtService& jwt);
 
 // The engine's options from the server config. In test builds of the server, the environment
 // variable REKEY_TEST_CRASH_AT=<phase>:<before|after> (e.g. "set:after") makes the server kill

@@ -25,11 +25,16 @@
 #include "api/aws/aws_handler.h"
 #include "api/http/router.h"
 #include "api/http/server.h"
+#include "api/jwt/jwt_handler.h"
+#include "api/pki/pki_handler.h"
 #include "api/rotation/rotation_handler.h"
+#include "api/storage_keys/storage_key_handler.h"
+#include "api/transit/transit_handler.h"
 #include "api/vault/vault_handler.h"
 #include "app/config.h"
 #include "app/keyring_saver.h"
 #include "app/rotators.h"
+#include "app/transit_schedules.h"
 #include "audit/broker.h"
 #include "auth/authorizer.h"
 #include "auth/policy_store.h"
@@ -39,13 +44,18 @@
 #include "core/strings.h"
 #include "crypto/generators.h"
 #include "crypto/os_random.h"
+#include "jwt/jwt_service.h"
+#include "pki/ca_service.h"
 #include "rotation/engine.h"
 #include "rotation/net_http_transport.h"
 #include "rotation/notifier.h"
+#include "rotators/transit/transit_rotator.h"
 #include "secrets/secrets_service.h"
 #include "storage/encrypted_store.h"
+#include "storage/rewrap.h"
 #include "storage/seal.h"
 #include "storage/sqlite_store.h"
+#include "transit/transit_service.h"
 
 namespace rekey::app {
 namespace {
@@ -330,8 +340,28 @@ int RunServer(const ServerFlags& flags) {
     return Fail(absl::InvalidArgumentError("--dev-aws-key needs --dev"));
   }
 
+  // The internal CA (pki/ in the barrier), before the engine: the pki rotator issues from it.
+  pki::CaService ca(*core.barrier, core.clock, core.random);
   rotation::RotatorRegistry registry;
-  if (absl::Status s = RegisterRotators(registry); !s.ok()) return Fail(s);
+  if (absl::Status s = RegisterRotators(registry, ca); !s.ok()) return Fail(s);
+  if (absl::Status s = RegisterAcmeRotator(registry, kv); !s.ok()) return Fail(s);
+  // JWT signing keysets (jwt/ in the barrier), before the engine: the jwt rotator rotates them.
+  jwt::JwtService jwt_service(*core.barrier, core.clock, core.random);
+  if (absl::Status s = RegisterJwtRotator(registry, jwt_service); !s.ok()) return Fail(s);
+  // Transit keys (transit/ in the barrier), before the engine: the transit rotator rotates them.
+  // A version that reaches the usage threshold is rotated by the next TransitSchedules pass.
+  transit::TransitOptions transit_options;
+  transit_options.on_rotation_needed = [](std::string_view key, uint32_t version,
+                                          uint64_t encryptions) {
+    spdlog::warn("transit key {} version {} reached {} encryptions: it will be rotated", key,
+                 version, encryptions);
+  };
+  transit::TransitService transit_service(*core.barrier, core.clock, core.random,
+                                          std::move(transit_options));
+  if (absl::Status s = rotators::transit::RegisterTransitRotator(registry, transit_service);
+      !s.ok()) {
+    return Fail(s);
+  }
   rotation::NetHttpTransport outbound;
   absl::StatusOr<rotation::EngineOptions> engine_options = EngineOptionsFor(*config);
   if (!engine_options.ok()) return Fail(engine_options.status());
@@ -372,6 +402,9 @@ int RunServer(const ServerFlags& flags) {
   // Started once every listener is attached, so that events of runs it resumes are audited
   // and notified too.
   if (absl::Status s = engine.Start(); !s.ok()) return Fail(s);
+  // Transit keys' auto_rotate_period and usage threshold, run through the engine.
+  TransitSchedules transit_schedules(transit_service, engine, kv);
+  transit_schedules.Start();
   // On any early return from here the engine's threads must stop before the notifier and the
   // audit broker its listeners use are destroyed (they were declared after it).
   absl::Cleanup stop_engine = [&engine] { engine.Stop(); };
@@ -383,11 +416,34 @@ int RunServer(const ServerFlags& flags) {
   http::PrefixRouter handler(vault);
   handler.Add("/v1/rotation/", rotation);
   handler.Add("/v1/sys/audit", sys_audit);
+  api::TransitHandler transit_api(transit_service, authz);
+  handler.Add("/v1/transit/", transit_api);
+  api::PkiHandler pki_api(ca, authz);
+  handler.Add("/v1/pki/", pki_api);
+  api::JwtHandler jwt_api(jwt_service, authz);
+  handler.Add("/v1/jwt/", jwt_api);
+  handler.Add(std::string(api::JwtHandler::kWellKnownPrefix), jwt_api);  // public JWK Sets
   api::aws::AwsHandler aws(
       kv, &engine, aws_keys, policies, core.clock, core.random,
       api::aws::AwsHandlerOptions{.account_id = api::aws::AccountIdForCluster(core.cluster_id)});
   api::aws::AccessKeyHandler aws_key_admin(aws_keys, authz);
   handler.Add("/v1/sys/aws-keys", aws_key_admin);
+  // The storage keyring: rotation, the background rewrap (resumed if a restart interrupted it)
+  // and automatic rotation at the usage threshold.
+  storage::StorageKeyManager storage_keys(
+      *core.raw, *core.keyring, core.root_key, core.random, core.clock,
+      storage::StorageKeyOptions{.rotation_threshold = config->storage_key_rotation_threshold,
+                                 .log = [](std::string_view m) { spdlog::info("{}", m); }});
+  if (absl::Status s = storage_keys.Load(); !s.ok()) return Fail(s);
+  if (storage_keys.Progress().active) {
+    spdlog::info("resuming the storage rewrap to key {} (pass {}, {} records examined)",
+                 storage_keys.Progress().target_key, storage_keys.Progress().pass,
+                 storage_keys.Progress().done);
+  }
+  storage_keys.Start();
+  api::StorageKeyHandler storage_key_api(storage_keys, *core.keyring, authz);
+  handler.Add("/v1/sys/rotate", storage_key_api);
+  handler.Add("/v1/sys/key-status", storage_key_api);
   api::aws::AwsSplitter surfaces(aws, handler);
   api::AuditRecorder recorder(audit_broker, tokens);
   KeyringSaver keyring_saver(*core.raw, *core.keyring, core.root_key, core.random,
@@ -420,9 +476,15 @@ int RunServer(const ServerFlags& flags) {
   spdlog::info("shutting down: finishing in-flight requests");
   engine.events().ReleaseWaiters();  // answer long polls before the server stops waiting
   (*server)->Shutdown(absl::Seconds(10));
+  if (absl::Status s = transit_service.FlushUsage(); !s.ok()) {
+    spdlog::warn("transit usage counters were not flushed (they over-count): {}",
+                 ToStd(s.message()));
+  }
+  transit_schedules.Stop();
   engine.Stop();
   notifier.Stop();
   audit_broker.CloseAll();
+  storage_keys.Stop();
   keyring_saver.Stop();
   const storage::SqliteStore::GroupCommitStats stats = core.raw->Stats();
   spdlog::info("stopped; storage committed {} batches in {} transactions", stats.batches,

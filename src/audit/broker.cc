@@ -290,7 +290,7 @@ absl::Status AuditBroker::Disable(std::string_view name) {
   return absl::OkStatus();
 }
 
-std::vector<DeviceInfo> AuditBroker::List() const {
+std::vector<DeviceInfo> AuditBroker::List() {
   std::vector<DeviceInfo> out;
   std::shared_lock lock(mu_);
   for (const auto& [name, d] : devices_) {
@@ -300,11 +300,7 @@ std::vector<DeviceInfo> AuditBroker::List() const {
     if (absl::StatusOr<std::string> key = d->keys.PublicKey(); key.ok()) {
       info.public_key = PublicKeyToBase64(*key);
     }
-    std::shared_ptr<AuditLog> log;
-    {
-      std::lock_guard<std::mutex> device_lock(d->mu);
-      log = d->log;
-    }
+    std::shared_ptr<AuditLog> log = LogOf(*d);
     info.healthy = log != nullptr && log->healthy();
     if (log != nullptr) info.head = log->Head();
     out.push_back(std::move(info));

@@ -74,7 +74,9 @@ class AuditBroker {
   absl::Status Enable(const DeviceConfig& config);
   // Writes the device's close checkpoint and forgets it (its files stay). kNotFound if unknown.
   absl::Status Disable(std::string_view name);
-  std::vector<DeviceInfo> List() const;
+  // A device that is not open is tried again first (at most once a second, as for entries), so
+  // the health shown is current.
+  std::vector<DeviceInfo> List();
   // "hmac-sha256:<hex>" of `value` with the device's key. kNotFound for an unknown device.
   absl::StatusOr<std::string> Fingerprint(std::string_view device, std::string_view value) const;
   // Whether any device is enabled (with none, nothing is recorded and nothing fails).

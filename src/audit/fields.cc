@@ -41,6 +41,7 @@ constexpr FieldSpec kFields[] = {
     {"hmac_key", kData, kSensitive},
     {"key", kData, kSensitive},
     {"password", kData, kSensitive},
+    {"pem_bundle", kData, kSensitive},  // pki/config/ca: a CA's private key and certificate
     {"plaintext", kData, kSensitive},
     {"private_key", kData, kSensitive},
     {"secret", kData, kSensitive},
@@ -106,6 +107,55 @@ constexpr FieldSpec kFields[] = {
     {"version", kData, kSafe},
     {"versions", kData, kSafe},
     {"warnings", kData, kSafe},
+
+    // Data: the request fields of /v1/pki/ (Vault PKI): names, key types, lifetimes, flags, and
+    // public material (a CSR holds no secret). Keys arrive only as private_key or pem_bundle.
+    {"allow_any_name", kData, kSafe},
+    {"allow_bare_domains", kData, kSafe},
+    {"allow_glob_domains", kData, kSafe},
+    {"allow_ip_sans", kData, kSafe},
+    {"allow_localhost", kData, kSafe},
+    {"allow_subdomains", kData, kSafe},
+    {"allow_wildcard_certificates", kData, kSafe},
+    {"allowed_domains", kData, kSafe},
+    {"alt_names", kData, kSafe},
+    {"client_flag", kData, kSafe},
+    {"common_name", kData, kSafe},
+    {"csr", kData, kSafe},
+    {"default", kData, kSafe},  // pki/config/issuers: an issuer id or name
+    {"enforce_hostnames", kData, kSafe},
+    {"exclude_cn_from_sans", kData, kSafe},
+    {"ext_key_usage", kData, kSafe},
+    {"force", kData, kSafe},
+    {"format", kData, kSafe},
+    {"ip_sans", kData, kSafe},
+    {"issuer_name", kData, kSafe},
+    {"issuer_ref", kData, kSafe},
+    {"key_bits", kData, kSafe},
+    {"key_type", kData, kSafe},
+    {"key_usage", kData, kSafe},
+    {"max_path_length", kData, kSafe},
+    {"no_store", kData, kSafe},
+    {"not_before_duration", kData, kSafe},
+    {"private_key_format", kData, kSafe},
+    {"require_cn", kData, kSafe},
+    {"safety_buffer", kData, kSafe},
+    {"serial_number", kData, kSafe},
+    {"server_flag", kData, kSafe},
+    {"tidy_cert_store", kData, kSafe},
+    {"tidy_revoked_certs", kData, kSafe},
+    {"use_csr_common_name", kData, kSafe},
+    {"use_csr_sans", kData, kSafe},
+
+    // Data: the request fields of /v1/jwt/ (JWT keysets). Claims may carry personal data and
+    // tokens are credentials ("token" above): both only as fingerprints.
+    {"alg", kData, kSafe},
+    {"audience", kData, kSafe},
+    {"claims", kData, kSensitive},
+    {"issuer", kData, kSafe},
+    {"jwks_cache_ttl", kData, kSafe},
+    {"max_token_ttl", kData, kSafe},
+    {"prepublish", kData, kSafe},
 };
 
 const absl::flat_hash_map<std::string, FieldClass>& DataFields() {

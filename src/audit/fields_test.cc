@@ -60,7 +60,7 @@ TEST(FieldTableTest, SecretBearingNamesAreSensitive) {
   for (std::string_view name :
        {"token", "client_token", "accessor", "value", "data", "secret_string", "secret_binary",
         "plaintext", "ciphertext", "password", "private_key", "secret_access_key", "session_token",
-        "unlisted_fields", "custom_metadata"}) {
+        "unlisted_fields", "custom_metadata", "pem_bundle"}) {
     absl::StatusOr<FieldClass> cls = ClassifyDataField(name);
     ASSERT_TRUE(cls.ok()) << name;
     EXPECT_EQ(*cls, FieldClass::kSensitive) << name;

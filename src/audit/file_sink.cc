@@ -9,6 +9,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 #include <utility>
 
 #include "absl/strings/numbers.h"
@@ -134,6 +137,78 @@ absl::Status ReadEnds(int fd, uint64_t size, const std::string& path, SinkTail* 
 
 }  // namespace
 
+// Runs fdatasync on its own thread when asked, so that the interval policy's periodic sync never
+// blocks the thread writing a group (an I/O thread under a request). At most one sync runs; asks
+// during it are merged into one more. A failure is kept for the sink to report.
+class FileAuditSink::BackgroundSyncer {
+ public:
+  BackgroundSyncer() : thread_([this] { Loop(); }) {}
+  ~BackgroundSyncer() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+
+  void Request(int fd, std::string path) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      fd_ = fd;
+      path_ = std::move(path);
+      requested_ = true;
+    }
+    cv_.notify_all();
+  }
+
+  // Waits for a sync in progress, then forgets the descriptor (the caller closes it).
+  void Detach() {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [this] { return !running_; });
+    fd_ = -1;
+    requested_ = false;
+  }
+
+  // The failure of a background sync since the last call, if any.
+  absl::Status TakeError() {
+    std::lock_guard<std::mutex> lock(mu_);
+    absl::Status error = std::move(error_);
+    error_ = absl::OkStatus();
+    return error;
+  }
+
+ private:
+  void Loop() {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (true) {
+      cv_.wait(lock, [this] { return stop_ || requested_; });
+      if (stop_) return;
+      requested_ = false;
+      const int fd = fd_;
+      if (fd < 0) continue;
+      running_ = true;
+      lock.unlock();
+      const int rc = fdatasync(fd);
+      const int err = errno;
+      lock.lock();
+      running_ = false;
+      if (rc != 0) error_ = ErrnoError(err, "fdatasync", path_);
+      cv_.notify_all();
+    }
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int fd_ = -1;             // guarded by mu_
+  std::string path_;        // guarded by mu_
+  bool requested_ = false;  // guarded by mu_
+  bool running_ = false;    // guarded by mu_
+  bool stop_ = false;       // guarded by mu_
+  absl::Status error_;      // guarded by mu_
+  std::thread thread_;      // last: started once the fields above exist
+};
+
 FileAuditSink::FileAuditSink(std::string path, FileAuditSinkOptions options, const Clock& clock,
                              int fd, uint64_t size, uint64_t next_index)
     : path_(std::move(path)),
@@ -146,7 +221,12 @@ FileAuditSink::FileAuditSink(std::string path, FileAuditSinkOptions options, con
       last_sync_(clock.Now()) {}
 
 FileAuditSink::~FileAuditSink() {
+  DetachSyncer();
   if (fd_ >= 0) close(fd_);
+}
+
+void FileAuditSink::DetachSyncer() {
+  if (syncer_ != nullptr) syncer_->Detach();
 }
 
 absl::StatusOr<std::unique_ptr<FileAuditSink>> FileAuditSink::Open(std::string path,
@@ -238,10 +318,22 @@ absl::Status FileAuditSink::DoSync() {
 
 absl::Status FileAuditSink::Flush() {
   if (fd_ < 0) return absl::OkStatus();
-  bool sync = options_.fsync == FsyncPolicy::kEveryBatch ||
-              (options_.fsync == FsyncPolicy::kInterval &&
-               clock_.Now() - last_sync_ >= options_.fsync_interval);
-  if (sync) RETURN_IF_ERROR(DoSync());
+  if (options_.fsync == FsyncPolicy::kEveryBatch) {
+    RETURN_IF_ERROR(DoSync());
+  } else if (options_.fsync == FsyncPolicy::kInterval) {
+    if (syncer_ == nullptr) syncer_ = std::make_unique<BackgroundSyncer>();
+    // Fail-closed: a background sync that failed fails this batch (its entries are truncated
+    // away by the caller's rollback), and the next sync is asked for at once.
+    if (absl::Status failed = syncer_->TakeError(); !failed.ok()) {
+      last_sync_ = absl::InfinitePast();
+      return Rollback(EIO, "fdatasync (background)");
+    }
+    const absl::Time now = clock_.Now();
+    if (now - last_sync_ >= options_.fsync_interval) {
+      syncer_->Request(fd_, path_);
+      last_sync_ = now;
+    }
+  }
   committed_size_ = written_size_;
   return absl::OkStatus();
 }
@@ -316,6 +408,7 @@ absl::Status FileAuditSink::Rotate() {
     ++next_index_;
   }
   ++next_index_;
+  DetachSyncer();
   close(fd_);
   fd_ = -1;
   committed_size_ = written_size_ = 0;

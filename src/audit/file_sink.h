@@ -17,8 +17,10 @@ namespace rekey::audit {
 
 enum class FsyncPolicy {
   kEveryBatch,  // fdatasync after every group commit: an acknowledged entry survives a crash
-  kInterval,    // fdatasync at a batch when `fsync_interval` has passed since the last one (a
-                //   quiet log holds unsynced entries until its next batch or Close)
+  kInterval,    // fdatasync when `fsync_interval` has passed since the last one, on a background
+                //   thread (a group commit never waits for the disk); a failed background sync
+                //   fails the next batch. A quiet log holds unsynced entries until its next batch
+                //   or Close.
   kNever,       // leave it to the kernel
 };
 
@@ -60,6 +62,10 @@ class FileAuditSink final : public AuditSink {
   absl::Status EnsureOpen();
   absl::Status Rollback(int saved_errno, std::string_view what);
   absl::Status DoSync();
+  // Waits for a background sync of fd_ in progress and forgets fd_ (before it is closed).
+  void DetachSyncer();
+
+  class BackgroundSyncer;  // kInterval: runs fdatasync off the writing thread
 
   const std::string path_;
   const FileAuditSinkOptions options_;
@@ -70,6 +76,7 @@ class FileAuditSink final : public AuditSink {
   bool dirty_ = false;       // bytes past committed_size_ may remain from a failed write
   uint64_t next_index_;      // suffix for the next rotation
   absl::Time last_sync_;
+  std::unique_ptr<BackgroundSyncer> syncer_;  // kInterval only
 };
 
 // The files of the chain `path` is the head of, oldest first: "<path>.1" .. "<path>.<n>" (those

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "cli/client.h"
+#include "cli/storage_key_commands.h"
 #include "core/secret_bytes.h"
 #include "core/strings.h"
 
@@ -227,6 +228,10 @@ int Status(Client& c) {
   json::value v = json::parse(res->body, ec);
   if (ec || !v.is_object()) return ServerError(*res, "/v1/sys/health");
   PrintTable(Rows(v.get_object()));
+  if (res->status == 200) {
+    std::cout << std::endl;
+    PrintStorageKeyStatus(c);
+  }
   return res->status == 200 ? kExitOk : kExitServerError;
 }
 

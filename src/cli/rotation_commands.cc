@@ -802,6 +802,27 @@ std::string StatusState(const json::object& s) {
   return state.empty() ? "ok" : state;
 }
 
+// How far off a certificate_expires time is, from `now`: "in 12d", "in 5h", "expired 2d ago";
+// "-" when the value holds no certificate.
+std::string ExpiresIn(const json::object& s, absl::Time now) {
+  const std::string text = Str(s, "certificate_expires");
+  absl::Time t;
+  std::string err;
+  if (text.empty() || !absl::ParseTime(absl::RFC3339_full, text, &t, &err)) return "-";
+  const absl::Duration left = t - now;
+  const absl::Duration d = absl::AbsDuration(left);
+  std::string amount;
+  if (d >= absl::Hours(48)) {
+    amount = rekey::StrCat(absl::ToInt64Hours(d) / 24, "d");
+  } else if (d >= absl::Hours(2)) {
+    amount = rekey::StrCat(absl::ToInt64Hours(d), "h");
+  } else {
+    amount = rekey::StrCat(absl::ToInt64Minutes(d), "m");
+  }
+  return left > absl::ZeroDuration() ? rekey::StrCat("in ", amount)
+                                     : rekey::StrCat("expired ", amount, " ago");
+}
+
 int Status(Client& c, const std::string& raw_prefix, int limit) {
   const std::string prefix = StripMount(raw_prefix);
   std::string url = rekey::StrCat("/v1/rotation/status?prefix=", UrlQueryValue(prefix));
@@ -824,13 +845,16 @@ int Status(Client& c, const std::string& raw_prefix, int limit) {
     return kExitOk;
   }
   std::vector<std::vector<std::string>> rows;
+  const absl::Time now = absl::Now();  // display only: how far off each expiry is
   for (const json::value& v : secrets->get_array()) {
     if (!v.is_object()) continue;
     const json::object& s = v.get_object();
     rows.push_back({Str(s, "path"), OrDash(Str(s, "rotator")), OrDash(Str(s, "schedule")),
-                    OrDash(Str(s, "next_due")), OrDash(Str(s, "last_rotated")), StatusState(s)});
+                    OrDash(Str(s, "next_due")), OrDash(Str(s, "last_rotated")), ExpiresIn(s, now),
+                    StatusState(s)});
   }
-  PrintColumns({"PATH", "ROTATOR", "SCHEDULE", "NEXT DUE", "LAST ROTATED", "STATE"}, rows);
+  PrintColumns({"PATH", "ROTATOR", "SCHEDULE", "NEXT DUE", "LAST ROTATED", "EXPIRES", "STATE"},
+               rows);
   return kExitOk;
 }
 
@@ -960,8 +984,9 @@ void RegisterRotationCommands(CLI::App& app, std::shared_ptr<Client> client, int
   set->add_option("path", cargs->path, "Secret path, e.g. prod/db")->required();
   set->add_option("--file", cargs->file,
                   "Config JSON file ('-' = stdin); flags given override its fields");
-  set->add_option("--rotator", cargs->rotator,
-                  "Rotator name: generic, http, exec, postgres, mysql, redis");
+  set->add_option(
+      "--rotator", cargs->rotator,
+      "Rotator name: generic, http, exec, postgres, mysql, redis, pki, acme, transit, jwt");
   set->add_option("--schedule", cargs->schedule,
                   "rate(30d), cron(0 3 * * *), before_expiry(14d), at_fraction(2/3)");
   set->add_option("--window", cargs->window, "How late a due rotation may still start, e.g. 2h");

@@ -19,7 +19,6 @@ namespace {
 using internal::EvpKdfCtxPtr;
 using internal::EvpKdfPtr;
 using internal::EvpMacCtxPtr;
-using internal::EvpMacPtr;
 using internal::OpenSslError;
 
 const unsigned char* Bytes(std::string_view s) {
@@ -36,13 +35,26 @@ OSSL_PARAM DigestParam() {
   return OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, const_cast<char*>("SHA256"), 0);
 }
 
+// Fetched once: OpenSSL 3 looks an implementation up (under a lock) on every implicit fetch, a
+// large share of hashing a short input. Both objects are immutable and thread-safe to share;
+// they live as long as the process.
+const EVP_MD* Sha256Md() {
+  static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  return md;
+}
+EVP_MAC* HmacMac() {
+  static EVP_MAC* const mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+  return mac;
+}
+
 }  // namespace
 
 std::string Sha256(std::string_view data) {
   std::string out(kSha256Size, '\0');
   unsigned int out_len = 0;
-  if (EVP_Digest(data.data(), data.size(), reinterpret_cast<unsigned char*>(out.data()), &out_len,
-                 EVP_sha256(), nullptr) != 1 ||
+  if (Sha256Md() == nullptr ||
+      EVP_Digest(data.data(), data.size(), reinterpret_cast<unsigned char*>(out.data()), &out_len,
+                 Sha256Md(), nullptr) != 1 ||
       out_len != kSha256Size) {
     std::fprintf(stderr, "FATAL: %s\n", OpenSslError("EVP_Digest(SHA256)").ToString().c_str());
     std::abort();
@@ -53,9 +65,8 @@ std::string Sha256(std::string_view data) {
 std::string Sha256Hex(std::string_view data) { return absl::BytesToHexString(Sha256(data)); }
 
 absl::StatusOr<std::string> HmacSha256(std::string_view key, std::string_view data) {
-  EvpMacPtr mac(EVP_MAC_fetch(nullptr, "HMAC", nullptr));
-  if (mac == nullptr) return OpenSslError("EVP_MAC_fetch(HMAC)");
-  EvpMacCtxPtr ctx(EVP_MAC_CTX_new(mac.get()));
+  if (HmacMac() == nullptr) return OpenSslError("EVP_MAC_fetch(HMAC)");
+  EvpMacCtxPtr ctx(EVP_MAC_CTX_new(HmacMac()));
   if (ctx == nullptr) return OpenSslError("EVP_MAC_CTX_new");
   OSSL_PARAM params[] = {DigestParam(), OSSL_PARAM_construct_end()};
   // A null key means "keep the previous key" to EVP_MAC_init; an empty key needs a real pointer.

@@ -54,19 +54,32 @@ absl::StatusOr<absl::Time> CaService::Revoke(std::string_view serial) {
     return absl::NotFoundError(rekey::StrCat("no certificate with serial ", canonical));
   }
   ASSIGN_OR_RETURN(internal::CertRecord cert, internal::DecodeCert(rec->value));
-  if (cert.revoked_at.has_value()) return *cert.revoked_at;
-  const absl::Time now = clock_.Now();
-  cert.revoked_at = now;
-  storage::WriteBatch batch;
-  batch.ExpectModIndex(key, rec->mod_index);
-  batch.Put(key, internal::Encode(cert));
-  batch.Put(internal::RevokedKey(cert.issuer_id, canonical),
-            internal::Encode(internal::RevokedRecord{now, cert.not_after}));
-  RETURN_IF_ERROR(store_.Commit(batch).status());
-
+  absl::Time revoked_at;
+  if (cert.revoked_at.has_value()) {
+    // Revoked before: the CRL is rebuilt below all the same, so a retry after a failed rebuild
+    // (the revocation was committed, the CRL was not) publishes it.
+    revoked_at = *cert.revoked_at;
+  } else {
+    revoked_at = clock_.Now();
+    cert.revoked_at = revoked_at;
+    storage::WriteBatch batch;
+    batch.ExpectModIndex(key, rec->mod_index);
+    batch.Put(key, internal::Encode(cert));
+    batch.Put(internal::RevokedKey(cert.issuer_id, canonical),
+              internal::Encode(internal::RevokedRecord{revoked_at, cert.not_after}));
+    RETURN_IF_ERROR(store_.Commit(batch).status());
+  }
   absl::StatusOr<IssuerPtr> issuer = LoadIssuer(cert.issuer_id);
-  if (issuer.ok() && (*issuer)->active()) RETURN_IF_ERROR(RebuildCrl(**issuer));
-  return now;
+  if (!issuer.ok()) {
+    // An issuer that is gone publishes no CRL; any other failure must not pass for a published
+    // revocation.
+    if (issuer.status().code() == absl::StatusCode::kNotFound) return revoked_at;
+    return issuer.status();
+  }
+  // A retired issuer signs no more CRLs: its last one is served as is (documented).
+  if (!(*issuer)->active()) return revoked_at;
+  RETURN_IF_ERROR(RebuildCrl(**issuer));
+  return revoked_at;
 }
 
 absl::Status CaService::RebuildCrl(const LoadedIssuer& issuer) {

@@ -77,6 +77,20 @@ void CheckHost(const Role& role, std::string_view field, std::string_view raw,
     problems->push_back(rekey::StrCat(field, " ", quoted, " is not a valid host name"));
     return;
   }
+  // Whatever enforce_hostnames says: no control characters (a NUL could end the name early for
+  // a verifier), and a '*' only as a whole leading label ("*.example.com") of a role that allows
+  // wildcards: "f*.example.com" or "a.*.example.com" would otherwise pass the subdomain rule.
+  bool control = false;
+  for (char c : name) control |= static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+  const size_t star = name.find('*');
+  const bool leading_wildcard = name.size() > 2 && name.substr(0, 2) == "*.";
+  if (control ||
+      (star != std::string::npos && (!leading_wildcard || name.find('*', 1) != std::string::npos ||
+                                     !role.allow_wildcard_certificates))) {
+    problems->push_back(
+        rekey::StrCat(field, " ", quoted, " is not allowed by role \"", role.name, "\""));
+    return;
+  }
   if (!NameAllowed(role, name)) {
     problems->push_back(
         rekey::StrCat(field, " ", quoted, " is not allowed by role \"", role.name, "\""));

@@ -116,6 +116,19 @@ TEST(CheckNamesTest, SuffixWithoutADotIsNotASubdomain) {
   EXPECT_THAT(CheckNames(r, "evilexample.com", {}, {}), ElementsAre(HasSubstr("not allowed")));
 }
 
+TEST(CheckNamesTest, StarsAndControlCharactersAreRefusedEvenWithoutHostnameEnforcement) {
+  Role r = MustRole(R"({"allowed_domains": ["example.com"], "allow_subdomains": true,
+                        "enforce_hostnames": false, "allow_wildcard_certificates": false})");
+  EXPECT_THAT(CheckNames(r, "ok.example.com", {"free form.example.com"}, {}), IsEmpty());
+  EXPECT_THAT(CheckNames(r, "f*.example.com", {}, {}), ElementsAre(HasSubstr("not allowed")));
+  EXPECT_THAT(CheckNames(r, "*.example.com", {}, {}), ElementsAre(HasSubstr("not allowed")));
+  EXPECT_THAT(CheckNames(r, std::string("evil.com\x01.example.com"), {}, {}),
+              ElementsAre(HasSubstr("not allowed")));
+  r.allow_wildcard_certificates = true;
+  EXPECT_THAT(CheckNames(r, "*.example.com", {}, {}), IsEmpty());
+  EXPECT_THAT(CheckNames(r, "a.*.example.com", {}, {}), ElementsAre(HasSubstr("not allowed")));
+}
+
 TEST(CheckNamesTest, ListsEveryRefusedName) {
   Role r = MustRole(R"({"allowed_domains": ["example.com"], "allow_subdomains": true,
                         "allow_ip_sans": false})");

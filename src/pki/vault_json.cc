@@ -35,8 +35,15 @@ void ReadLeafFields(FieldReader& r, std::string* common_name, std::vector<std::s
   if (auto ips = r.List("ip_sans")) *ip_sans = std::move(*ips);
   r.Duration("ttl", ttl);
   r.Bool("exclude_cn_from_sans", exclude_cn_from_sans);
-  r.String("issuer_ref", issuer_ref);
-  if (*issuer_ref == "default") issuer_ref->clear();  // the role's issuer_ref decides
+  // The role's issuer signs: a body may not pick another one (any issuer of the mount, the root
+  // included, would otherwise sign for whoever may use the role). Vault takes an issuer only in
+  // the path of issuer/:ref/issue/:role, which has its own policy path.
+  std::string requested_issuer;
+  r.String("issuer_ref", &requested_issuer);
+  if (!requested_issuer.empty() && requested_issuer != "default") {
+    r.Problem("issuer_ref", "not accepted here: the role's issuer_ref decides which issuer signs");
+  }
+  issuer_ref->clear();
   std::string format = "pem";
   r.String("format", &format);
   if (format != "pem") r.Problem("format", "only \"pem\" is supported");

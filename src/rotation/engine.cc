@@ -202,7 +202,9 @@ RotationEngine::RotationEngine(storage::Store& store, secrets::SecretsService& k
       due_(options_.spacing, &random),
       wake_(DueQueueOptions{.min_target_spacing = absl::ZeroDuration(),
                             .max_jitter = absl::ZeroDuration()},
-            &random) {}
+            &random),
+      certs_(store, kv, events_, options_.certificate_expiry_warnings,
+             options_.certificate_scan_interval) {}
 
 RotationEngine::~RotationEngine() { Stop(); }
 
@@ -318,6 +320,24 @@ absl::Status RotationEngine::SetConfig(std::string_view path, const json::object
     }
   }
   return absl::OkStatus();
+}
+
+std::vector<Reference> RotationEngine::ReferencesOf(const json::object& json) const {
+  std::vector<Problem> problems;
+  RotationConfig config = ParseRotationConfig(json, registry_, problems);
+  if (!problems.empty()) return {};
+  std::vector<Reference> refs;
+  if (const Rotator* rotator = registry_.Find(config.rotator); rotator != nullptr) {
+    refs = rotator->References(config.params);
+  }
+  for (const NotifyTarget& target : config.notify) {
+    if (!target.signing_secret.empty()) {
+      refs.push_back(Reference{.path = rekey::StrCat("secret/data/", target.signing_secret),
+                               .capabilities = {"read"},
+                               .param = "notify.signing_secret"});
+    }
+  }
+  return refs;
 }
 
 absl::Status RotationEngine::DeleteConfig(std::string_view path) {
@@ -588,6 +608,7 @@ SecretStatus RotationEngine::StatusFrom(std::string path, SecretState state, abs
   }
   status.overdue = status.state.overdue_since != absl::InfiniteFuture() ||
                    (status.state.active_run.empty() && status.state.next_due < now);
+  status.cert_not_after = certs_.NotAfter(status.path);
   return status;
 }
 
@@ -651,6 +672,7 @@ void RotationEngine::Schedule(std::string_view path, const RotationConfig& confi
 void RotationEngine::Tick() {
   const absl::Time now = clock_.Now();
   events_.ExpireWaiters(now);
+  certs_.MaybeScan(now);
   for (const std::string& path : wake_.PopDue(now, 10000)) Enqueue(path);
   // A secret popped from the queue that cannot be looked at now is queued again, not forgotten.
   constexpr absl::Duration kRetryLater = absl::Minutes(1);

@@ -23,6 +23,7 @@
 #include "rotation/config.h"
 #include "rotation/due_queue.h"
 #include "rotation/events.h"
+#include "rotation/expiry.h"
 #include "rotation/registry.h"
 #include "rotation/run.h"
 #include "secrets/secrets_service.h"
@@ -50,6 +51,10 @@ struct EngineOptions {
   size_t events_kept = 10000;
   // A step interrupted (by crashes) this many times is not tried again: the run rolls back.
   int max_interruptions = 3;
+  // certificate.expiring is sent once as each of these is crossed before a certificate's
+  // not_after (any KV secret holding one); rotation.certificate_expiry_warnings.
+  std::vector<absl::Duration> certificate_expiry_warnings = DefaultExpiryWarnings();
+  absl::Duration certificate_scan_interval = absl::Hours(1);  // how often Tick scans for them
   std::optional<CrashPointForTest> crash_for_test;
 };
 
@@ -81,6 +86,8 @@ struct SecretStatus {
   bool overdue = false;  // its due time passed and nothing runs, or a window was missed
   bool failing = false;  // the last run failed
   std::string phase;     // of the active run; "" when idle
+  // The earliest not_after of the certificates in the current value; InfiniteFuture when none.
+  absl::Time cert_not_after = absl::InfiniteFuture();
 };
 
 // Thread-safe. Construct, Start(), use, Stop(). The engine assumes it is the only one working
@@ -107,6 +114,10 @@ class RotationEngine {
                          std::vector<Problem>* problems = nullptr);
   // kNotFound when there is none; kAborted while a run is in progress.
   absl::Status DeleteConfig(std::string_view path);
+  // What the config `json` would let rotations use besides its own secret (Rotator::References,
+  // plus the signing secrets of its `notify` webhooks), for the API to check against the
+  // caller's policies before SetConfig. Empty when the config is invalid (SetConfig reports it).
+  std::vector<Reference> ReferencesOf(const boost::json::object& json) const;
 
   // Starts a run and returns it (it proceeds in the background). kNotFound without a config;
   // kFailedPrecondition for a config that is no longer valid; kAborted while another run of the
@@ -132,8 +143,9 @@ class RotationEngine {
   absl::StatusOr<SecretStatus> StatusOf(std::string_view path);
 
   // One scheduler pass at clock.Now(): wakes waiting runs whose time came, starts due
-  // rotations, records missed windows, expires event long-polls. The scheduler thread calls it
-  // every options.tick; tests call it directly.
+  // rotations, records missed windows, expires event long-polls, and every
+  // options.certificate_scan_interval scans every secret for expiring certificates. The scheduler
+  // thread calls it every options.tick; tests call it directly.
   void Tick();
   // Runs queued work on the calling thread until nothing is runnable now (tests; also used by
   // `rekey rotate --due` in-process).
@@ -189,6 +201,7 @@ class RotationEngine {
   EventLog events_;
   DueQueue due_;   // scheduled rotations, with jitter and spacing
   DueQueue wake_;  // waiting runs (grace, retry), no jitter
+  CertificateWatch certs_;
 
   std::array<std::mutex, 256> state_locks_;
   std::mutex mu_;

@@ -112,6 +112,18 @@ struct Problem {
 // Errors: kInvalidArgument / kFailedPrecondition when the target rejected the new value (the
 // engine rolls back and retries with a new value); kUnavailable / kDeadlineExceeded when the
 // target cannot be reached; kPermissionDenied when the admin credential may not do the change.
+// A policy path (relative to /v1/, e.g. "secret/data/ops/admin") and the capabilities
+// ("read", "update", "sudo", ...) a rotation config's author must hold on it.
+struct Reference {
+  std::string path;
+  std::vector<std::string> capabilities;
+  std::string param;  // the param naming it, for error messages
+};
+
+// Policy path of the rekey-wide right to run commands on the server (exec rotator, ACME dns-01
+// hooks): a config naming a command needs sudo there.
+inline constexpr std::string_view kRunCommandsPath = "sys/rotators/run-commands";
+
 // Messages name the target, user or key id, never a value.
 class Rotator {
  public:
@@ -122,6 +134,11 @@ class Rotator {
   // Identifies the system a secret's rotation changes (e.g. "postgres://db1:5432"), so the
   // scheduler can space out rotations that hit the same target. "" = no spacing.
   virtual std::string TargetKey(const boost::json::object& params) const { return ""; }
+  // What else in rekey `params` lets a rotation use (another secret it reads, a transit key or
+  // JWT keyset it changes, the CA, running commands), as policy paths with the capabilities a
+  // caller must hold there to write such a config: whoever may configure a rotation may not use
+  // it to reach what it could not reach directly. Only called on valid params.
+  virtual std::vector<Reference> References(const boost::json::object& params) const { return {}; }
 
   // Dry run: reach the target and check permissions, changing nothing.
   virtual absl::Status Check(StepContext& ctx) = 0;

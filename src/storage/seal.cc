@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <mutex>
 #include <sstream>
 
 #include "absl/strings/ascii.h"
@@ -117,6 +118,10 @@ absl::StatusOr<std::unique_ptr<crypto::Keyset>> UnsealKeyring(Store& raw,
 
 absl::Status SaveKeyring(Store& raw, const crypto::Keyset& keyring, const SecretBytes& root_key,
                          Random& random) {
+  // Serialised and committed under one lock, so that concurrent savers (the usage-counter saver,
+  // a rotation) commit in the order they serialised: the last write holds the newest keyring.
+  static std::mutex* const mu = new std::mutex;
+  std::lock_guard<std::mutex> lock(*mu);
   ASSIGN_OR_RETURN(std::string wrapped, WrapKeyring(keyring, root_key, random));
   WriteBatch batch;
   batch.Put(kKeyringKey, SecretBytes(wrapped));

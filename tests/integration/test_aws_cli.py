@@ -24,8 +24,7 @@ InternalServiceError).  awscli auto-paginates, so one command may hold several e
 checked.  An exchange whose body could not be read from the log fails the call.
 
 Not covered here: BatchGetSecretValue (awscli 2.9.19 has no batch-get-secret-value: its model
-lacks the operation, so that test is skipped saying so; the node SDK tests cover it) and
-RotateSecret / CancelRotateSecret (see the placeholder at the end of the test class).
+lacks the operation, so that test is skipped saying so; the node SDK tests cover it).
 
 awscli starts in about 0.6 s of CPU, so the test keeps to about 90 invocations and runs
 independent ones three at a time (par()).
@@ -748,12 +747,32 @@ class AwsCliTest(unittest.TestCase):
                           "cli/nope", env=unknown))
         self.assertEqual(a.message, b.message)
 
-    # -- RotateSecret / CancelRotateSecret (rotate-secret, cancel-rotate-secret) and the rotation
-    # fields of describe-secret (RotationEnabled, RotationRules, LastRotatedDate): being built by
-    # the lead; their awscli tests go here.
-    @unittest.skip("RotateSecret / CancelRotateSecret: not yet (issue 7, rotation)")
     def test_rotate_secret(self):
-        pass
+        """rotate-secret drives rekey's rotation engine (generic rotator on a plain string)."""
+        old = TRACK.new("cli")
+        ok("create-secret", "--name", "cli/rot", "--secret-string", old)
+        token = vid()
+        r = ok("rotate-secret", "--secret-id", "cli/rot", "--client-request-token", token,
+               "--rotation-rules", "AutomaticallyAfterDays=30")
+        self.assertEqual(r["VersionId"], token)
+        deadline = time.time() + 20
+        while True:
+            g = ok("get-secret-value", "--secret-id", "cli/rot")
+            if g["VersionId"] == token or time.time() > deadline:
+                break
+            time.sleep(0.2)
+        self.assertEqual(g["VersionId"], token)
+        self.assertNotEqual(g["SecretString"], old)
+        TRACK.track(g["SecretString"])
+        d = ok("describe-secret", "--secret-id", "cli/rot")
+        self.assertTrue(d["RotationEnabled"])
+        self.assertEqual(d["RotationRules"], {"AutomaticallyAfterDays": 30})
+        self.assertIn("LastRotatedDate", d)
+        ok("cancel-rotate-secret", "--secret-id", "cli/rot")
+        self.assertFalse(ok("describe-secret", "--secret-id", "cli/rot")["RotationEnabled"])
+        fails("InvalidParameterException", "rotate-secret", "--secret-id", "cli/rot",
+              "--rotation-rules", "AutomaticallyAfterDays=3,ScheduleExpression=rate(3 days)")
+        fails("ResourceNotFoundException", "rotate-secret", "--secret-id", "cli/rot-none")
 
 
 def aws_version():

@@ -59,23 +59,54 @@ http::Response NotRecorded() {
 AuditRecorder::AuditRecorder(audit::AuditBroker& broker, auth::TokenStore& tokens)
     : broker_(broker), tokens_(tokens) {}
 
-audit::AuditEntry AuditRecorder::EntryFor(const http::Request& req, audit::EntryType type) {
-  audit::AuditEntry entry(type);
-  // The actor is worked out once per request (BeforeServe) and kept on it for BeforeSend.
-  auto actor = std::static_pointer_cast<const audit::Actor>(req.recorder_note);
-  if (actor == nullptr) {
-    auto fresh = std::make_shared<audit::Actor>();
-    fresh->remote_addr = req.remote_addr;
-    if (std::optional<std::string_view> token = RequestToken(req); token.has_value()) {
-      if (absl::StatusOr<auth::TokenEntry> t = tokens_.Lookup(*token); t.ok()) {
-        fresh->accessor = t->accessor;
-        fresh->policies = t->policies;
-      }
-    }
-    actor = fresh;
-    req.recorder_note = actor;
+// What BeforeServe works out once per request and keeps on it for BeforeSend.
+struct AuditRecorder::Note {
+  audit::Actor actor;
+  // Changes nothing (a GET/HEAD/LIST, or an AWS read operation, with a token that has no use
+  // limit): recorded once, with its response, before that is sent.
+  bool read_only = false;
+};
+
+namespace {
+
+// AWS Secrets Manager operations that only read.
+bool IsAwsRead(const http::Request& req) {
+  if (req.method != "POST" || req.path != "/") return false;
+  std::optional<std::string_view> target = req.GetHeader("x-amz-target");
+  if (!target.has_value()) return false;
+  for (std::string_view op : {"GetSecretValue", "DescribeSecret", "ListSecretVersionIds",
+                              "ListSecrets", "BatchGetSecretValue", "GetRandomPassword"}) {
+    if (*target == rekey::StrCat("secretsmanager.", op)) return true;
   }
-  entry.actor = *actor;
+  return false;
+}
+
+}  // namespace
+
+std::shared_ptr<const AuditRecorder::Note> AuditRecorder::NoteFor(const http::Request& req) {
+  if (auto note = std::static_pointer_cast<const Note>(req.recorder_note); note != nullptr) {
+    return note;
+  }
+  auto fresh = std::make_shared<Note>();
+  fresh->actor.remote_addr = req.remote_addr;
+  int64_t uses_left = 0;
+  if (std::optional<std::string_view> token = RequestToken(req); token.has_value()) {
+    if (absl::StatusOr<auth::TokenEntry> t = tokens_.Lookup(*token); t.ok()) {
+      fresh->actor.accessor = t->accessor;
+      fresh->actor.policies = t->policies;
+      uses_left = t->num_uses;
+    }
+  }
+  const std::string& m = req.method;
+  fresh->read_only = uses_left == 0 && (m == "GET" || m == "HEAD" || m == "LIST" || IsAwsRead(req));
+  req.recorder_note = fresh;
+  return fresh;
+}
+
+audit::AuditEntry AuditRecorder::EntryFor(const http::Request& req, const Note& note,
+                                          audit::EntryType type) {
+  audit::AuditEntry entry(type);
+  entry.actor = note.actor;
   entry.operation = OperationOf(req);
   entry.path = PathOf(req);
   entry.request_id = req.request_id;
@@ -88,7 +119,11 @@ static bool IsExempt(const http::Request& req) { return req.path == "/v1/sys/hea
 
 void AuditRecorder::BeforeServe(const http::Request& req, Done done) {
   if (!broker_.enabled() || IsExempt(req)) return done(std::nullopt);
-  audit::AuditEntry entry = EntryFor(req, audit::EntryType::kRequest);
+  std::shared_ptr<const Note> note = NoteFor(req);
+  // A read is recorded once, with its response (BeforeSend): if that fails it is answered 503,
+  // so what it read never leaves the server. Half the audit work for the commonest requests.
+  if (note->read_only) return done(std::nullopt);
+  audit::AuditEntry entry = EntryFor(req, *note, audit::EntryType::kRequest);
   if (!req.body.empty()) {
     // Declared fields as the allow-list says; anything else only as a fingerprint. The parsed
     // copy lives in zeroing storage, like every request body that may hold values.
@@ -107,7 +142,7 @@ void AuditRecorder::BeforeServe(const http::Request& req, Done done) {
 
 void AuditRecorder::BeforeSend(const http::Request& req, const http::Response& res, Done done) {
   if (!broker_.enabled() || IsExempt(req)) return done(std::nullopt);
-  audit::AuditEntry entry = EntryFor(req, audit::EntryType::kResponse);
+  audit::AuditEntry entry = EntryFor(req, *NoteFor(req), audit::EntryType::kResponse);
   entry.status = res.status;
   entry.error = ErrorOf(res);
   broker_.Record(entry, [done = std::move(done)](absl::Status s) {

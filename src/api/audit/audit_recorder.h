@@ -13,6 +13,11 @@
 namespace rekey::api {
 
 // Thread-safe. With no device enabled it records nothing and lets everything through.
+// A request that changes something is recorded before it is served (type "request", with its
+// declared body fields) and again with its outcome (type "response"). A read (GET, HEAD, LIST,
+// or an AWS read operation, by a token without a use limit) is recorded once, by its "response"
+// entry, before the response is sent; an unrecordable read is answered 503 and nothing it read
+// is sent.
 class AuditRecorder final : public http::Recorder {
  public:
   // Both must outlive the recorder.
@@ -22,7 +27,10 @@ class AuditRecorder final : public http::Recorder {
   void BeforeSend(const http::Request& req, const http::Response& res, Done done) override;
 
  private:
-  audit::AuditEntry EntryFor(const http::Request& req, audit::EntryType type);
+  struct Note;
+  // The request's note (actor, read-only or not), computed at the first call and kept on it.
+  std::shared_ptr<const Note> NoteFor(const http::Request& req);
+  audit::AuditEntry EntryFor(const http::Request& req, const Note& note, audit::EntryType type);
 
   audit::AuditBroker& broker_;
   auth::TokenStore& tokens_;

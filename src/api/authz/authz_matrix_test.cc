@@ -21,7 +21,11 @@
 #include "api/authz/route_table.h"
 #include "api/aws/access_key_routes.h"
 #include "api/http/router.h"
+#include "api/jwt/jwt_handler.h"
+#include "api/pki/pki_handler.h"
 #include "api/rotation/rotation_handler.h"
+#include "api/storage_keys/storage_key_handler.h"
+#include "api/transit/transit_handler.h"
 #include "api/vault/vault_handler.h"
 #include "auth/authorizer.h"
 #include "core/strings.h"
@@ -86,8 +90,22 @@ class Stack {
     router = std::make_unique<http::PrefixRouter>(*vault);
     router->Add("/v1/rotation/", *rotations);
     router->Add("/v1/sys/audit", *sys_audit);
+    transit_handler = std::make_unique<TransitHandler>(transit_service, authz);
+    router->Add("/v1/transit/", *transit_handler);
     aws_keys_handler = std::make_unique<aws::AccessKeyHandler>(aws_keys, authz);
     router->Add("/v1/sys/aws-keys", *aws_keys_handler);
+    pki_handler = std::make_unique<PkiHandler>(ca, authz);
+    router->Add("/v1/pki/", *pki_handler);
+    jwt_handler = std::make_unique<JwtHandler>(jwt_service, authz);
+    router->Add("/v1/jwt/", *jwt_handler);
+    router->Add("/.well-known/jwks/", *jwt_handler);
+    storage_keys = std::make_unique<storage::StorageKeyManager>(
+        store, *storage_keyring, storage_root, random, clock,
+        storage::StorageKeyOptions{.rotation_threshold = 0});
+    storage_key_handler =
+        std::make_unique<StorageKeyHandler>(*storage_keys, *storage_keyring, authz);
+    router->Add("/v1/sys/rotate", *storage_key_handler);
+    router->Add("/v1/sys/key-status", *storage_key_handler);
   }
   ~Stack() { engine->Stop(); }
 
@@ -141,8 +159,18 @@ class Stack {
   std::unique_ptr<RotationHandler> rotations;
   audit::AuditBroker broker{store, clock, random, "matrix"};
   std::unique_ptr<SysAuditHandler> sys_audit;
+  transit::TransitService transit_service{store, clock, random};
+  std::unique_ptr<TransitHandler> transit_handler;
   aws::AccessKeyStore aws_keys{store, clock, random};
   std::unique_ptr<aws::AccessKeyHandler> aws_keys_handler;
+  pki::CaService ca{store, clock, random};
+  std::unique_ptr<PkiHandler> pki_handler;
+  jwt::JwtService jwt_service{store, clock, random};
+  std::unique_ptr<JwtHandler> jwt_handler;
+  std::unique_ptr<crypto::Keyset> storage_keyring = crypto::Keyset::Generate(random, clock);
+  SecretBytes storage_root{std::string(32, 'k')};
+  std::unique_ptr<storage::StorageKeyManager> storage_keys;
+  std::unique_ptr<StorageKeyHandler> storage_key_handler;
   std::unique_ptr<http::PrefixRouter> router;
 };
 
@@ -241,6 +269,27 @@ class AuthzMatrixTest : public ::testing::TestWithParam<Case> {
     ASSERT_EQ(Root("PUT", "/v1/rotation/config/matrix/app",
                    R"j({"rotator":"generic","schedule":"rate(24h)"})j"),
               204);
+    // Transit keys the transit rows' examples name: "matrix" (exportable, deletable, trimmable)
+    // and "matrix-sign" (ed25519).
+    ASSERT_EQ(Root("POST", "/v1/transit/keys/matrix", R"({"exportable":true})"), 200);
+    ASSERT_EQ(Root("POST", "/v1/transit/keys/matrix/config",
+                   R"({"deletion_allowed":true,"min_encryption_version":1})"),
+              200);
+    ASSERT_EQ(Root("POST", "/v1/transit/keys/matrix-sign", R"({"type":"ed25519"})"), 200);
+    // PKI: issuers "matrix" (the default) and "matrix-old", role "matrix" (EC keys: fast).
+    ASSERT_EQ(Root("POST", "/v1/pki/root/generate/internal",
+                   R"({"common_name":"Matrix","key_type":"ec","issuer_name":"matrix"})"),
+              200);
+    ASSERT_EQ(Root("POST", "/v1/pki/root/generate/internal",
+                   R"({"common_name":"Matrix Old","key_type":"ec","issuer_name":"matrix-old"})"),
+              200);
+    ASSERT_EQ(Root("POST", "/v1/pki/roles/matrix",
+                   R"({"allowed_domains":"example.com","allow_subdomains":true,"key_type":"ec"})"),
+              200);
+    // The JWT keyset the jwt rows' examples name, with the settings of their create example.
+    ASSERT_EQ(Root("POST", "/v1/jwt/keys/matrix",
+                   R"({"alg":"ES256","jwks_cache_ttl":"10s","max_token_ttl":"60s"})"),
+              200);
     // The other token that "{token}"/"{accessor}" stand for.
     absl::StatusOr<auth::TokenEntry> root = stack_.tokens.Lookup(kRoot);
     auth::TokenRequest r;
@@ -339,6 +388,26 @@ class AuthzEdgeTest : public ::testing::Test {
 TEST_F(AuthzEdgeTest, HealthNeedsNoToken) {
   EXPECT_EQ(stack_.Send("GET", "/v1/sys/health", "", "").status, 200);
   EXPECT_EQ(stack_.Send("POST", "/v1/sys/health", "", "").status, 405);
+}
+
+TEST_F(AuthzEdgeTest, PublicPkiReadsNeedNoTokenAndEverythingElseDoes) {
+  ASSERT_EQ(stack_
+                .Send("POST", "/v1/pki/root/generate/internal",
+                      R"({"common_name":"Edge","key_type":"ec"})", kRoot)
+                .status,
+            200);
+  for (const char* path :
+       {"/v1/pki/ca/pem", "/v1/pki/ca", "/v1/pki/ca_chain", "/v1/pki/cert/ca_chain", "/v1/pki/crl",
+        "/v1/pki/crl/pem", "/v1/pki/issuer/default/crl/pem", "/v1/pki/cert/ca"}) {
+    EXPECT_EQ(stack_.Send("GET", path, "", "").status, 200) << path;
+  }
+  EXPECT_EQ(stack_.Send("POST", "/v1/pki/ca/pem", "{}", "").status, 405);
+  for (const char* path : {"/v1/pki/issuers", "/v1/pki/roles", "/v1/pki/certs"}) {
+    EXPECT_EQ(stack_.Send("LIST", path, "", "").body, kDenied) << path;
+  }
+  EXPECT_EQ(stack_.Send("POST", "/v1/pki/issue/any", R"({"common_name":"a.example.com"})", "").body,
+            kDenied);
+  EXPECT_EQ(stack_.Send("GET", "/v1/pki/crl/rotate", "", "").body, kDenied);
 }
 
 TEST_F(AuthzEdgeTest, UnknownRoutesAndOperationsAre403WithoutRights) {

@@ -26,7 +26,7 @@ std::optional<Op> OpFromMethod(std::string_view operation);
 std::string_view OpName(Op op);  // "read", "list", "write", "patch", "delete"
 
 // Which handler serves a route.
-enum class Surface { kVault, kRotation, kAudit, kAwsKeys };
+enum class Surface { kVault, kRotation, kAudit, kAwsKeys, kTransit, kPki, kJwt, kStorageKeys };
 
 // One id per row; handlers switch on it.
 enum class RouteId {
@@ -56,6 +56,27 @@ enum class RouteId {
   kKvDelete,
   kKvUndelete,
   kKvDestroy,
+  kTransitKeys,  // Vault transit at transit/
+  kTransitKey,
+  kTransitKeyConfig,
+  kTransitKeyRotate,
+  kTransitKeyTrim,
+  kTransitEncrypt,
+  kTransitDecrypt,
+  kTransitRewrap,
+  kTransitDatakey,
+  kTransitHmac,
+  kTransitHmacAlgorithm,
+  kTransitSign,
+  kTransitSignAlgorithm,
+  kTransitVerify,
+  kTransitVerifyAlgorithm,
+  kTransitExport,
+  kTransitExportVersion,
+  kTransitHash,
+  kTransitHashAlgorithm,
+  kTransitRandom,
+  kTransitRandomBytes,
   kRotationConfig,
   kRotationRotate,
   kRotationDue,
@@ -68,6 +89,38 @@ enum class RouteId {
   kSysAuditHash,
   kSysAwsKeys,
   kSysAwsKey,
+  kPkiRootGenerate,  // Vault PKI at pki/
+  kPkiIntermediateGenerate,
+  kPkiRootSignIntermediate,
+  kPkiIntermediateSetSigned,
+  kPkiConfigCa,
+  kPkiIssuers,
+  kPkiIssuer,
+  kPkiIssuerRetire,
+  kPkiIssuerCrl,
+  kPkiConfigIssuers,
+  kPkiCaPem,
+  kPkiCaDer,
+  kPkiCaChain,
+  kPkiCertCaChain,
+  kPkiCert,
+  kPkiCerts,
+  kPkiRoles,
+  kPkiRole,
+  kPkiIssue,
+  kPkiSign,
+  kPkiRevoke,
+  kPkiCrlDer,
+  kPkiCrlPem,
+  kPkiCrlRotate,
+  kPkiTidy,
+  kJwtKeys,  // JWT signing keysets at jwt/ (and the public JWKS, also at /.well-known/jwks/)
+  kJwtKey,
+  kJwtSign,
+  kJwtVerify,
+  kJwtJwks,
+  kSysRotate,
+  kSysKeyStatus,
   // Add new ids above this line: it counts them (route_table_test checks every id has a row).
   kEndOfRouteIds,
 };

@@ -34,9 +34,18 @@ TEST(RouteTableTest, EveryAuthenticatedOperationDeclaresACapability) {
   }
 }
 
-TEST(RouteTableTest, OnlyHealthIsUnauthenticated) {
+TEST(RouteTableTest, OnlyHealthAndPublicPkiReadsAreUnauthenticated) {
+  // The PKI reads Vault serves without a token: CA certificates, the trust bundle, CRLs and
+  // certificates (all public); and JWT keysets' JWK Sets (public keys).
+  const std::set<RouteId> kPublic = {
+      RouteId::kSysHealth,      RouteId::kPkiCaPem, RouteId::kPkiCaDer,  RouteId::kPkiCaChain,
+      RouteId::kPkiCertCaChain, RouteId::kPkiCert,  RouteId::kPkiCrlDer, RouteId::kPkiCrlPem,
+      RouteId::kPkiIssuerCrl,   RouteId::kJwtJwks};
   for (const Route& route : Routes()) {
-    EXPECT_EQ(route.authenticated, route.id != RouteId::kSysHealth) << route.pattern;
+    EXPECT_EQ(route.authenticated, !kPublic.contains(route.id)) << route.pattern;
+    if (!route.authenticated) {
+      for (const OpRule& rule : route.ops) EXPECT_EQ(rule.op, Op::kRead) << route.pattern;
+    }
   }
 }
 

@@ -31,6 +31,8 @@ absl::Status AccessKeyStore::Write(const AccessKey& key) {
   doc["policies"] = std::move(policies);
   doc["created"] = absl::ToUnixSeconds(key.created);
   std::string text = json::serialize(doc);
+  json::string& copy = doc["secret"].as_string();  // the document's copy of the secret
+  SecureWipe(copy.data(), copy.size());
   storage::WriteBatch batch;
   batch.Put(StrCat(kPrefix, key.id), SecretBytes(text));
   SecureWipe(text);

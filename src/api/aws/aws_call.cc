@@ -686,6 +686,9 @@ Reply AwsCall::DeleteSecret(const json::object& o) {
   if (!Allowed(MetaPath(name), Capability::kDelete)) return AccessDenied();
   const absl::Time now = clock_.Now();
   absl::StatusOr<Resolved> r = Resolve(*secret_id, name, suffix);
+  if (r.ok() && r->name != name && !Allowed(MetaPath(r->name), Capability::kDelete)) {
+    return AccessDenied();
+  }
   if (!r.ok()) {
     // AWS: forcing the deletion of a secret that is already gone succeeds, so retries do.
     if (r.status().code() == absl::StatusCode::kNotFound && force.value_or(false)) {

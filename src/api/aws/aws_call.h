@@ -126,7 +126,9 @@ class AwsCall {
 
 // Operation prologue: reads SecretId into a name, checks capability `cap` on `path_of(name)`
 // (before any storage access), then resolves the secret into `r` (a StatusOr<Resolved>); returns
-// the error reply from the enclosing operation on failure. Needs a `Reply reply` in scope.
+// the error reply from the enclosing operation on failure. Needs a `Reply reply` in scope. A
+// partial ARN may resolve to another name than the one first checked ("app-secret" for
+// "...:secret:app-secret", whose name looked like "app" plus a suffix): that name is checked too.
 #define REKEY_AWS_RESOLVE(r, o, path_of, cap)                                        \
   std::optional<std::string> secret_id_;                                             \
   {                                                                                  \
@@ -138,6 +140,9 @@ class AwsCall {
   const std::string name_ = NameOf(*secret_id_, suffix_);                            \
   if (!Allowed((path_of)(name_), cap)) return AccessDenied();                        \
   absl::StatusOr<Resolved> r = Resolve(*secret_id_, name_, suffix_);                 \
+  if (r.ok() && r->name != name_ && !Allowed((path_of)(r->name), cap)) {             \
+    return AccessDenied();                                                           \
+  }                                                                                  \
   if (!r.ok()) return FromStatus(r.status())
 
 }  // namespace rekey::api::aws

@@ -92,6 +92,22 @@ TEST_F(AwsHandlerTest, UnauthorizedCallersLearnNothingAboutExistence) {
   EXPECT_EQ(unknown.at("__type").as_string(), "UnrecognizedClientException");
 }
 
+// "arn:...:secret:app-secret" looks like the secret "app" with the suffix "secret"; when "app"
+// does not match it resolves to the secret "app-secret", whose rights must be checked too.
+TEST_F(AwsHandlerTest, APartialArnDoesNotReachASecretThePolicyDoesNotCover) {
+  ASSERT_EQ(Call("CreateSecret", R"({"Name":"app-secret","SecretString":"not-for-reader"})").first,
+            200);
+  const std::string id =
+      R"({"SecretId":"arn:aws:secretsmanager:us-east-1:000000000000:secret:app-secret"})";
+  auto [a, denied] = Call("GetSecretValue", id, "AKIAREADERREADER0000");
+  EXPECT_EQ(denied.at("__type").as_string(), "AccessDeniedException") << json::serialize(denied);
+  ASSERT_EQ(Call("CreateSecret", R"({"Name":"app","SecretString":"for-reader"})").first, 200);
+  auto [b, still] = Call("GetSecretValue", id, "AKIAREADERREADER0000");
+  EXPECT_EQ(still.at("__type").as_string(), "AccessDeniedException") << json::serialize(still);
+  auto [c, root] = Call("GetSecretValue", id);
+  EXPECT_EQ(root.at("SecretString").as_string(), "not-for-reader");
+}
+
 TEST_F(AwsHandlerTest, DeleteScheduleBlocksReadsUntilRestored) {
   ASSERT_EQ(Call("CreateSecret", R"({"Name":"d","SecretString":"x"})").first, 200);
   ASSERT_EQ(Call("DeleteSecret", R"({"SecretId":"d","RecoveryWindowInDays":7})").first, 200);

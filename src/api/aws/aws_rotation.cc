@@ -6,6 +6,7 @@
 #include "absl/strings/str_split.h"
 #include "api/aws/aws_call.h"
 #include "api/aws/aws_rotation_rules.h"
+#include "api/rotation/config_references.h"
 #include "api/vault/zeroing_json.h"
 #include "core/status_macros.h"
 #include "core/strings.h"
@@ -158,6 +159,11 @@ Reply AwsCall::RotateSecret(const json::object& o) {
       config->erase("window");
     }
   }
+  // What the config reaches (another secret, a transit key, the CA, commands), e.g. through a
+  // template named by RotationLambdaARN, must be within the caller's own rights.
+  if (absl::Status refs = CheckConfigReferences(*engine_, *config, policies_); !refs.ok()) {
+    return Err("AccessDeniedException", std::string(ToStd(refs.message())));
+  }
   const bool changed = !own.ok() || *config != rotation::ToJson(*own);
   if (changed) {
     std::vector<rotation::Problem> problems;
@@ -194,8 +200,8 @@ Reply AwsCall::RotateSecret(const json::object& o) {
       r->name, rotation::RotateOptions{
                    .version_id = version_id, .trigger = "aws", .actor = actor_, .end_grace = true});
   if (!run.ok()) {
+    restore();  // the request changed nothing, its config included
     if (run.status().code() == absl::StatusCode::kAborted) return InProgress();
-    restore();
     return FromStatus(run.status());
   }
   out["VersionId"] = JV(version_id);

@@ -7,6 +7,7 @@
 #include "absl/strings/numbers.h"
 #include "api/authz/route_table.h"
 #include "api/http/status_http.h"
+#include "api/rotation/config_references.h"
 #include "api/vault/authorize.h"
 #include "api/vault/vault_wire.h"
 #include "core/status_macros.h"
@@ -81,6 +82,8 @@ json::object StatusJson(const rotation::SecretStatus& s) {
   o["in_progress"] = !s.state.active_run.empty();
   o["active_run"] = s.state.active_run;
   o["phase"] = s.phase;
+  // The earliest not_after of the certificates the value holds; null when it holds none.
+  o["certificate_expires"] = TimeOrNull(s.cert_not_after);
   return o;
 }
 
@@ -189,6 +192,13 @@ http::Response RotationHandler::Handle(http::Request& req) {
     if (op == "POST" || op == "PUT") {
       absl::StatusOr<json::object> body = BodyObject(req);
       if (!body.ok()) return ErrorFromStatus(body.status());
+      // What the config reaches (another secret, a transit key, the CA, commands) must be
+      // within the caller's own rights.
+      if (absl::Status refs = CheckConfigReferences(
+              engine_, *body, *std::get<Authorized>(authorized).principal.policies);
+          !refs.ok()) {
+        return ErrorResponse(403, ToStd(refs.message()));
+      }
       std::vector<Problem> problems;
       absl::Status set = engine_.SetConfig(path, *body, &problems);
       if (!problems.empty()) {

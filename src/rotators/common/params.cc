@@ -126,4 +126,16 @@ std::string OneLine(std::string_view text, size_t max_chars) {
   return out;
 }
 
+void AddReference(const json::object& params, std::string_view name, std::string_view prefix,
+                  std::string_view suffix, std::vector<std::string> capabilities,
+                  std::vector<rotation::Reference>* refs) {
+  const json::value* v = params.if_contains(json::string_view(name.data(), name.size()));
+  if (v == nullptr || !v->is_string() || v->as_string().empty()) return;
+  refs->push_back(rotation::Reference{
+      .path = rekey::StrCat(prefix, std::string_view(v->as_string().data(), v->as_string().size()),
+                            suffix),
+      .capabilities = std::move(capabilities),
+      .param = std::string(name)});
+}
+
 }  // namespace rekey::rotators

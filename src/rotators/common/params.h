@@ -32,6 +32,12 @@ void HostPortParams(const boost::json::object& params, std::vector<rotation::Pro
 // params[name] as a duration ("10s") from 1 s to 10 min into `out`, when present.
 void TimeoutParam(const boost::json::object& params, std::string_view name,
                   std::vector<rotation::Problem>* problems, absl::Duration& out);
+// Adds a Reference to `refs` when params[name] is a non-empty string: the policy path
+// StrCat(prefix, value, suffix) with `capabilities`.
+void AddReference(const boost::json::object& params, std::string_view name, std::string_view prefix,
+                  std::string_view suffix, std::vector<std::string> capabilities,
+                  std::vector<rotation::Reference>* refs);
+
 // kInvalidArgument for the first of `problems` (a step's view of params that went bad), OK when
 // there is none.
 absl::Status FirstProblem(const std::vector<rotation::Problem>& problems);

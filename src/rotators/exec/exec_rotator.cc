@@ -258,6 +258,14 @@ std::vector<Problem> ExecRotator::Validate(const boost::json::object& params) co
   return problems;
 }
 
+std::vector<rotation::Reference> ExecRotator::References(const json::object& params) const {
+  std::vector<rotation::Reference> refs;
+  refs.push_back(rotation::Reference{.path = std::string(rotation::kRunCommandsPath),
+                                     .capabilities = {"sudo"},
+                                     .param = "command"});
+  return refs;
+}
+
 std::string ExecRotator::TargetKey(const boost::json::object& params) const {
   std::vector<Problem> problems;
   Config config = ParseConfig(params, &problems);

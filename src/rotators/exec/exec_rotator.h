@@ -40,6 +40,7 @@ class ExecRotator final : public rotation::Rotator {
   std::vector<rotation::Problem> Validate(const boost::json::object& params) const override;
   // The command's path (params.command[0]).
   std::string TargetKey(const boost::json::object& params) const override;
+  std::vector<rotation::Reference> References(const boost::json::object& params) const override;
 
   absl::Status Check(rotation::StepContext& ctx) override;
   absl::StatusOr<SecretBytes> Create(rotation::StepContext& ctx) override;

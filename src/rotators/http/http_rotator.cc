@@ -17,6 +17,7 @@
 #include "core/status_macros.h"
 #include "core/strings.h"
 #include "crypto/hash.h"
+#include "rotators/common/params.h"
 #include "rotators/http/step_protocol.h"
 
 namespace rekey::rotators::http {
@@ -475,6 +476,12 @@ std::vector<Problem> HttpRotator::Validate(const boost::json::object& params) co
   std::vector<Problem> problems;
   ParseConfig(params, &problems);
   return problems;
+}
+
+std::vector<rotation::Reference> HttpRotator::References(const json::object& params) const {
+  std::vector<rotation::Reference> refs;
+  AddReference(params, "signing_secret", "secret/data/", "", {"read"}, &refs);
+  return refs;
 }
 
 std::string HttpRotator::TargetKey(const boost::json::object& params) const {

@@ -41,6 +41,7 @@ class HttpRotator final : public rotation::Rotator {
   std::vector<rotation::Problem> Validate(const boost::json::object& params) const override;
   // The URL's origin, e.g. "https://keys.example.com:443".
   std::string TargetKey(const boost::json::object& params) const override;
+  std::vector<rotation::Reference> References(const boost::json::object& params) const override;
 
   absl::Status Check(rotation::StepContext& ctx) override;
   absl::StatusOr<SecretBytes> Create(rotation::StepContext& ctx) override;

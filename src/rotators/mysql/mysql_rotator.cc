@@ -427,6 +427,12 @@ std::vector<Problem> MysqlRotator::Validate(const json::object& params) const {
   return problems;
 }
 
+std::vector<rotation::Reference> MysqlRotator::References(const json::object& params) const {
+  std::vector<rotation::Reference> refs;
+  AddReference(params, "admin_secret", "secret/data/", "", {"read"}, &refs);
+  return refs;
+}
+
 std::string MysqlRotator::TargetKey(const json::object& params) const {
   std::vector<Problem> problems;
   Config c = ParseConfig(params, &problems);

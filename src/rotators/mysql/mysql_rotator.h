@@ -31,6 +31,7 @@ class MysqlRotator final : public rotation::Rotator {
   std::vector<rotation::Problem> Validate(const boost::json::object& params) const override;
   // "mysql://host:port".
   std::string TargetKey(const boost::json::object& params) const override;
+  std::vector<rotation::Reference> References(const boost::json::object& params) const override;
 
   absl::Status Check(rotation::StepContext& ctx) override;
   absl::StatusOr<SecretBytes> Create(rotation::StepContext& ctx) override;

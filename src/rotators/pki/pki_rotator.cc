@@ -170,6 +170,12 @@ std::string ServerNameOf(const ca::CertificateInfo& info) {
 
 }  // namespace
 
+std::vector<rotation::Reference> PkiRotator::References(const json::object& params) const {
+  std::vector<rotation::Reference> refs;
+  AddReference(params, "role", "pki/issue/", "", {"update"}, &refs);
+  return refs;
+}
+
 std::vector<Problem> PkiRotator::Validate(const json::object& params) const {
   std::vector<Problem> problems;
   ParseConfig(params, &problems);

@@ -45,6 +45,8 @@ class PkiRotator final : public rotation::Rotator {
   explicit PkiRotator(rekey::pki::CaService& ca) : ca_(ca) {}
 
   std::vector<rotation::Problem> Validate(const boost::json::object& params) const override;
+  // Issuing from a role is what POST pki/issue/<role> does: update there.
+  std::vector<rotation::Reference> References(const boost::json::object& params) const override;
 
   absl::Status Check(rotation::StepContext& ctx) override;
   absl::StatusOr<SecretBytes> Create(rotation::StepContext& ctx) override;

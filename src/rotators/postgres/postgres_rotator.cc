@@ -399,6 +399,12 @@ std::vector<Problem> PostgresRotator::Validate(const json::object& params) const
   return problems;
 }
 
+std::vector<rotation::Reference> PostgresRotator::References(const json::object& params) const {
+  std::vector<rotation::Reference> refs;
+  AddReference(params, "admin_secret", "secret/data/", "", {"read"}, &refs);
+  return refs;
+}
+
 std::string PostgresRotator::TargetKey(const json::object& params) const {
   std::vector<Problem> problems;
   Config c = ParseConfig(params, &problems);

@@ -32,6 +32,7 @@ class PostgresRotator final : public rotation::Rotator {
   std::vector<rotation::Problem> Validate(const boost::json::object& params) const override;
   // "postgres://host:port".
   std::string TargetKey(const boost::json::object& params) const override;
+  std::vector<rotation::Reference> References(const boost::json::object& params) const override;
 
   absl::Status Check(rotation::StepContext& ctx) override;
   absl::StatusOr<SecretBytes> Create(rotation::StepContext& ctx) override;

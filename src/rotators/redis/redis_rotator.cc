@@ -311,6 +311,12 @@ std::vector<Problem> RedisRotator::Validate(const json::object& params) const {
   return problems;
 }
 
+std::vector<rotation::Reference> RedisRotator::References(const json::object& params) const {
+  std::vector<rotation::Reference> refs;
+  AddReference(params, "admin_secret", "secret/data/", "", {"read"}, &refs);
+  return refs;
+}
+
 std::string RedisRotator::TargetKey(const json::object& params) const {
   std::vector<Problem> problems;
   Config c = ParseConfig(params, &problems);

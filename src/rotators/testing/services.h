@@ -17,8 +17,9 @@ using ServiceEnv = std::map<std::string, std::string>;
 // True when REKEY_NO_SERVICES=1: tests that need a server skip (and say so) instead of failing.
 bool ServicesDisabled();
 
-// Starts `service` ("postgres", "mariadb", "redis") unless it is running, then returns the env
-// file's variables. kUnavailable, naming the script and its exit status, when it cannot start.
+// Starts `service` ("postgres", "mariadb", "redis", "pebble") unless it is running, then returns
+// the env file's variables. kUnavailable, naming the script and its exit status, when it cannot
+// start.
 // Runs `<source dir>/scripts/services start <service>`; the first call per process per service
 // does the work, later calls return the cached result. Thread-safe.
 absl::StatusOr<ServiceEnv> StartService(std::string_view service);

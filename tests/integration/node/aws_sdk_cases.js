@@ -370,10 +370,48 @@ function defineCases(sdk) {
     await fails('InvalidParameterException', call('BatchGetSecretValue', { SecretIdList: Array.from({ length: 21 }, (_, i) => `x${i}`) }));
   });
 
-  // RotateSecret / CancelRotateSecret and the rotation fields of DescribeSecret (RotationEnabled,
-  // RotationRules, LastRotatedDate, NextRotationDate) are being built by the lead: their cases go
-  // here.
-  test.todo('RotateSecret / CancelRotateSecret (issue 7, rotation)');
+  // RotateSecret drives rekey's rotation engine (generic rotator on a plain string); the run is
+  // asynchronous, so the new AWSCURRENT is polled for.
+  async function currentIs(name, versionId) {
+    for (let i = 0; i < 200; i++) {
+      const got = await call('GetSecretValue', { SecretId: name });
+      if (got.VersionId === versionId) return got;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.fail(`AWSCURRENT of ${name} never became ${versionId}`);
+  }
+
+  test('RotateSecret, DescribeSecret rotation fields, CancelRotateSecret', async () => {
+    const old = track();
+    await call('CreateSecret', { Name: p('rot/plain'), SecretString: old });
+    const token = crypto.randomUUID();
+    const out = await call('RotateSecret', {
+      SecretId: p('rot/plain'), ClientRequestToken: token,
+      RotationRules: { AutomaticallyAfterDays: 30 },
+    });
+    assert.equal(out.VersionId, token);
+    assert.match(out.ARN, ARN(p('rot/plain')));
+    const got = await currentIs(p('rot/plain'), token);
+    assert.notEqual(got.SecretString, old);
+    const prev = await call('GetSecretValue', { SecretId: p('rot/plain'), VersionStage: 'AWSPREVIOUS' });
+    assert.equal(prev.SecretString, old);
+    const d = await call('DescribeSecret', { SecretId: p('rot/plain') });
+    assert.equal(d.RotationEnabled, true);
+    assert.deepEqual(d.RotationRules, { AutomaticallyAfterDays: 30 });
+    assert.match(d.RotationLambdaARN, /:function:generic$/);
+    assert.ok(d.LastRotatedDate instanceof Date);
+    // The same token again: nothing new starts.
+    assert.equal((await call('RotateSecret', { SecretId: p('rot/plain'), ClientRequestToken: token })).VersionId, token);
+    await call('CancelRotateSecret', { SecretId: p('rot/plain') });
+    assert.equal((await call('DescribeSecret', { SecretId: p('rot/plain') })).RotationEnabled, false);
+    // Errors: a JSON value must name its fields; both rule kinds; a missing secret.
+    await call('CreateSecret', { Name: p('rot/json'), SecretString: JSON.stringify({ user: 'u', password: track() }) });
+    await fails('InvalidRequestException', call('RotateSecret', { SecretId: p('rot/json') }));
+    await fails('InvalidParameterException', call('RotateSecret', {
+      SecretId: p('rot/plain'), RotationRules: { AutomaticallyAfterDays: 3, ScheduleExpression: 'rate(3 days)' },
+    }));
+    await fails('ResourceNotFoundException', call('RotateSecret', { SecretId: p('rot/none') }));
+  });
 }
 
 module.exports = { defineCases, fails, SdkError, UUID };
