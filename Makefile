@@ -40,13 +40,15 @@ asan:
 	@scripts/run-tests build/asan
 
 ## make bench: release build, then KV v2 reads/writes (with and without audit) and signed AWS
-## GetSecretValue against nginx and raw fsync, the storage layer's group commit against raw
-## SQLite, and certificate issuing against raw OpenSSL.
+## GetSecretValue against nginx and raw fsync, transit encrypt/decrypt against nginx and
+## `openssl speed`, the storage layer's group commit against raw SQLite, and certificate
+## issuing against raw OpenSSL.
 bench:
 	@scripts/install-deps build bench
 	@cmake --preset release >/dev/null
 	@cmake --build --preset release --target rekey store_bench pki_bench
 	@bench/kv_vs_nginx.sh build/release/src/app/rekey
+	@bench/transit_vs_nginx.sh build/release/src/app/rekey
 	@build/release/bench/store_bench --benchmark_min_time=2
 	@build/release/bench/pki_bench --benchmark_min_time=1
 

@@ -278,6 +278,7 @@ absl::Status Client::EnsureNonce() {
   for (const char* method : {"HEAD", "GET"}) {
     HttpRequest req;
     req.method = method;
+    RETURN_IF_ERROR(CheckOrigin(directory_.new_nonce, "getting an ACME nonce"));
     req.url = directory_.new_nonce;
     req.headers.emplace_back("User-Agent", kUserAgent);
     absl::StatusOr<HttpResponse> resp = transport_.Send(req);
@@ -293,9 +294,26 @@ absl::Status Client::EnsureNonce() {
   return absl::UnavailableError("getting an ACME nonce: newNonce sent no Replay-Nonce");
 }
 
+absl::Status Client::CheckOrigin(std::string_view url, std::string_view what) const {
+  // scheme://host[:port] of the directory: every URL the CA hands out must be under it, so a CA
+  // (or anyone between) cannot point rekey's signed requests at other hosts.
+  std::string_view dir = options_.directory_url;
+  const size_t scheme_end = dir.find("://");
+  const size_t path =
+      scheme_end == std::string_view::npos ? std::string_view::npos : dir.find('/', scheme_end + 3);
+  const std::string_view origin = dir.substr(0, path);
+  if (url == origin || (url.size() > origin.size() && url.substr(0, origin.size()) == origin &&
+                        url[origin.size()] == '/')) {
+    return absl::OkStatus();
+  }
+  return absl::FailedPreconditionError(rekey::StrCat(what, ": the CA sent a URL outside ", origin,
+                                                     " (", Printable(url, 200), "): refused"));
+}
+
 absl::StatusOr<HttpResponse> Client::Post(std::string_view url, std::optional<std::string> payload,
                                           bool use_jwk, std::string_view what,
                                           std::vector<std::pair<std::string, std::string>> extra) {
+  RETURN_IF_ERROR(CheckOrigin(url, what));
   if (!use_jwk && account_url_.empty()) {
     return absl::FailedPreconditionError(rekey::StrCat(what, ": no ACME account yet"));
   }
@@ -502,6 +520,13 @@ absl::StatusOr<Client::Issued> Client::ObtainCertificate(const std::vector<std::
       return absl::FailedPreconditionError(
           rekey::StrCat("the CA's authorization for ", name, " is ", Printable(authz.status, 32)));
     }
+    // Only names this order asked for are ever presented (the dns-01 hook gets the name in its
+    // environment): a CA (or anyone between) cannot make rekey publish records for others.
+    if (authz.identifier.type != "dns" ||
+        std::find(domains.begin(), domains.end(), name) == domains.end()) {
+      return absl::FailedPreconditionError(rekey::StrCat("the CA sent an authorization for ", name,
+                                                         ", which this order did not ask for"));
+    }
     const Challenge* challenge = nullptr;
     std::vector<std::string> offered;
     for (const Challenge& c : authz.challenges) {
@@ -512,6 +537,14 @@ absl::StatusOr<Client::Issued> Client::ObtainCertificate(const std::vector<std::
       return absl::FailedPreconditionError(
           rekey::StrCat("the CA offers no ", solver.type(), " challenge for ", name,
                         " (it offers: ", absl::StrJoin(offered, ", "), ")"));
+    }
+    // RFC 8555 section 8.1: a token is base64url (it becomes a file name and a DNS value).
+    if (challenge->token.empty() || challenge->token.size() > 256 ||
+        challenge->token.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                           "0123456789-_") != std::string::npos) {
+      return absl::FailedPreconditionError(rekey::StrCat("the CA's ", solver.type(),
+                                                         " challenge for ", name,
+                                                         " has a token that is not base64url"));
     }
     const std::string key_authorization = KeyAuthorizationFor(challenge->token);
     RETURN_IF_ERROR(solver.Present(authz, *challenge, key_authorization));

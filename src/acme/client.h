@@ -190,6 +190,8 @@ class Client {
  private:
   // A signed POST to `url` with `payload` (nullopt = POST-as-GET). `use_jwk` embeds the JWK
   // instead of the kid. Retries badNonce; maps problems to a status naming `what`.
+  // kFailedPrecondition unless `url` is under the directory URL's scheme://host[:port].
+  absl::Status CheckOrigin(std::string_view url, std::string_view what) const;
   absl::StatusOr<HttpResponse> Post(std::string_view url, std::optional<std::string> payload,
                                     bool use_jwk, std::string_view what,
                                     std::vector<std::pair<std::string, std::string>> extra = {});

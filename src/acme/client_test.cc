@@ -77,6 +77,8 @@ class FakeCa final : public Transport {
   bool fail_validation = false;
   std::vector<std::string> offered = {"http-01", "dns-01", "tls-alpn-01"};
   bool tos = true;
+  std::string authz_domain_override;  // the authorizations name this domain instead
+  std::string finalize_url_override;  // the order's finalize URL
   std::function<bool(const std::string& token, const std::string& key_authorization)> validator;
 
   // Records.
@@ -287,9 +289,13 @@ class FakeCa final : public Transport {
       }
       challenges.push_back(std::move(c));
     }
-    json::object o{{"status", J(a.status)},
-                   {"identifier", json::object{{"type", "dns"}, {"value", J(a.domain)}}},
-                   {"challenges", std::move(challenges)}};
+    json::object o{
+        {"status", J(a.status)},
+        {"identifier",
+         json::object{
+             {"type", "dns"},
+             {"value", J(authz_domain_override.empty() ? a.domain : authz_domain_override)}}},
+        {"challenges", std::move(challenges)}};
     if (a.wildcard) o["wildcard"] = true;
     return o;
   }
@@ -300,7 +306,8 @@ class FakeCa final : public Transport {
       az.emplace_back(J(Url(rekey::StrCat("/authz/", i + 1))));
     json::object o{{"status", J(order_status_)},
                    {"authorizations", std::move(az)},
-                   {"finalize", J(Url("/finalize/1"))}};
+                   {"finalize",
+                    J(finalize_url_override.empty() ? Url("/finalize/1") : finalize_url_override)}};
     if (order_status_ == "valid") o["certificate"] = J(Url("/cert/1"));
     return o;
   }
@@ -503,6 +510,25 @@ TEST_F(ClientTest, NoChallengeOfTheSolversType) {
               StatusIs(absl::StatusCode::kFailedPrecondition,
                        HasSubstr("offers no http-01 challenge for a.example (it offers: dns-01)")));
   EXPECT_TRUE(http01_.names.empty());
+}
+
+TEST_F(ClientTest, AnAuthorizationForANameNotOrderedIsRefusedBeforeAnythingIsPresented) {
+  ca_.authz_domain_override = "victim.example";
+  Client client = MakeClient();
+  ASSERT_OK(client.NewAccount(Agree()).status());
+  EXPECT_THAT(client.ObtainCertificate({"a.example"}, "CSR", http01_),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("victim.example, which this order did not ask for")));
+  EXPECT_TRUE(http01_.names.empty());
+}
+
+TEST_F(ClientTest, URLsOutsideTheDirectorysHostAreRefused) {
+  ca_.finalize_url_override = "https://internal.test/admin";
+  Client client = MakeClient();
+  ASSERT_OK(client.NewAccount(Agree()).status());
+  EXPECT_THAT(client.ObtainCertificate({"a.example"}, "CSR", http01_),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("outside")));
+  for (const std::string& line : ca_.log) EXPECT_EQ(line.find("internal.test"), std::string::npos);
 }
 
 TEST_F(ClientTest, ValidAuthorizationsAreNotSolvedAgain) {
