@@ -159,12 +159,15 @@ Reply AwsCall::RotateSecret(const json::object& o) {
       config->erase("window");
     }
   }
-  // What the config reaches (another secret, a transit key, the CA, commands), e.g. through a
-  // template named by RotationLambdaARN, must be within the caller's own rights.
-  if (absl::Status refs = CheckConfigReferences(*engine_, *config, policies_); !refs.ok()) {
-    return Err("AccessDeniedException", std::string(ToStd(refs.message())));
-  }
   const bool changed = !own.ok() || *config != rotation::ToJson(*own);
+  // A config this call installs must reach (another secret, a transit key, the CA, commands;
+  // e.g. through a template named by RotationLambdaARN) only what the caller may reach. Rotating
+  // with the secret's existing config needs only the rotate capability, as through the API.
+  if (changed) {
+    if (absl::Status refs = CheckConfigReferences(*engine_, *config, policies_); !refs.ok()) {
+      return Err("AccessDeniedException", std::string(ToStd(refs.message())));
+    }
+  }
   if (changed) {
     std::vector<rotation::Problem> problems;
     absl::Status set = engine_->SetConfig(r->name, *config, &problems);
