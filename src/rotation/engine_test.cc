@@ -165,11 +165,10 @@ TEST_F(EngineTest, ARotationAskedToEndAGraceStartsAfterItWithTheRequestedVersion
   // In grace: a plain rotation is refused, one that may end the grace is queued behind it.
   EXPECT_THAT(engine_->Rotate("app/db", {}), StatusIs(absl::StatusCode::kAborted));
   clock_.Advance(absl::Seconds(1));  // run ids sort by time
-  ASSERT_OK_AND_ASSIGN(RunRecord returned,
-                       engine_->Rotate("app/db", {.version_id = "second-id",
-                                                  .trigger = "aws",
-                                                  .actor = "aws:AKIATEST",
-                                                  .end_grace = true}));
+  ASSERT_OK_AND_ASSIGN(RunRecord returned, engine_->Rotate("app/db", {.version_id = "second-id",
+                                                                      .trigger = "aws",
+                                                                      .actor = "aws:AKIATEST",
+                                                                      .end_grace = true}));
   EXPECT_EQ(returned.id, first.id);
   ASSERT_OK_AND_ASSIGN(SecretStatus status, engine_->StatusOf("app/db"));
   ASSERT_TRUE(status.state.queued.has_value());

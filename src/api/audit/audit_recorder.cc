@@ -4,6 +4,7 @@
 
 #include "absl/strings/numbers.h"
 #include "api/authz/route_table.h"
+#include "api/aws/aws_handler.h"
 #include "api/vault/authorize.h"
 #include "api/vault/vault_wire.h"
 #include "api/vault/zeroing_json.h"
@@ -67,22 +68,6 @@ struct AuditRecorder::Note {
   bool read_only = false;
 };
 
-namespace {
-
-// AWS Secrets Manager operations that only read.
-bool IsAwsRead(const http::Request& req) {
-  if (req.method != "POST" || req.path != "/") return false;
-  std::optional<std::string_view> target = req.GetHeader("x-amz-target");
-  if (!target.has_value()) return false;
-  for (std::string_view op : {"GetSecretValue", "DescribeSecret", "ListSecretVersionIds",
-                              "ListSecrets", "BatchGetSecretValue", "GetRandomPassword"}) {
-    if (*target == rekey::StrCat("secretsmanager.", op)) return true;
-  }
-  return false;
-}
-
-}  // namespace
-
 std::shared_ptr<const AuditRecorder::Note> AuditRecorder::NoteFor(const http::Request& req) {
   if (auto note = std::static_pointer_cast<const Note>(req.recorder_note); note != nullptr) {
     return note;
@@ -98,7 +83,8 @@ std::shared_ptr<const AuditRecorder::Note> AuditRecorder::NoteFor(const http::Re
     }
   }
   const std::string& m = req.method;
-  fresh->read_only = uses_left == 0 && (m == "GET" || m == "HEAD" || m == "LIST" || IsAwsRead(req));
+  fresh->read_only =
+      uses_left == 0 && (m == "GET" || m == "HEAD" || m == "LIST" || aws::IsAwsReadRequest(req));
   req.recorder_note = fresh;
   return fresh;
 }

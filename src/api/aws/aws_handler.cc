@@ -52,18 +52,22 @@ http::Response Render(const Reply& reply, const http::Request& req, absl::Time n
 
 }  // namespace
 
-bool AwsHandler::MayBlock(const http::Request& req) const {
-  std::optional<std::string_view> target = req.GetHeader("x-amz-target");
-  if (!target.has_value()) return true;
-  constexpr std::string_view kReadOnly[] = {
-      "secretsmanager.GetSecretValue",       "secretsmanager.DescribeSecret",
-      "secretsmanager.ListSecretVersionIds", "secretsmanager.BatchGetSecretValue",
-      "secretsmanager.GetRandomPassword",
-  };
-  for (std::string_view op : kReadOnly) {
-    if (*target == op) return false;
+bool IsAwsReadRequest(const http::Request& req) {
+  if (!IsAwsRequest(req)) return false;
+  constexpr std::string_view kPrefix = "secretsmanager.";
+  const std::string_view target = *req.GetHeader("x-amz-target");
+  if (!target.starts_with(kPrefix)) return false;
+  const std::string_view op = target.substr(kPrefix.size());
+  for (std::string_view read : {"GetSecretValue", "DescribeSecret", "ListSecretVersionIds",
+                                "ListSecrets", "BatchGetSecretValue", "GetRandomPassword"}) {
+    if (op == read) return true;
   }
-  return true;
+  return false;
+}
+
+bool AwsHandler::MayBlock(const http::Request& req) const {
+  // ListSecrets reads every secret's metadata: the blocking pool, like every write.
+  return !IsAwsReadRequest(req) || *req.GetHeader("x-amz-target") == "secretsmanager.ListSecrets";
 }
 
 http::Response AwsHandler::Handle(http::Request& req) {

@@ -26,6 +26,10 @@ struct AwsHandlerOptions {
 // True for requests the AWS surface serves: POST / with an X-Amz-Target header.
 bool IsAwsRequest(const http::Request& req);
 
+// True for an AWS request whose operation only reads (GetSecretValue, DescribeSecret, ...): it
+// runs on the I/O thread, and the audit recorder records it once, with its response.
+bool IsAwsReadRequest(const http::Request& req);
+
 // The AWS account id rekey shows for a cluster: 12 digits derived from its id.
 std::string AccountIdForCluster(std::string_view cluster_id);
 
