@@ -1,5 +1,6 @@
 #include "transit/key_ops.h"
 
+#include <algorithm>
 #include <limits>
 #include <variant>
 
@@ -126,6 +127,29 @@ absl::StatusOr<uint32_t> ResolveEncryptionVersion(const KeyPolicy& key, uint32_t
 absl::StatusOr<Ciphertext> Encrypt(const KeyPolicy& key, uint32_t version,
                                    std::string_view plaintext, const EncryptParams& params,
                                    Random& random) {
+  EncryptSession session(key, random, 1);
+  return session.Encrypt(version, plaintext, params);
+}
+
+EncryptSession::EncryptSession(const KeyPolicy& key, Random& random, size_t items)
+    : key_(key), random_(random), batch_(std::clamp<size_t>(items, 1, 1024)) {}
+
+EncryptSession::~EncryptSession() = default;
+
+std::string_view EncryptSession::NextNonce() {
+  if (next_nonce_ + kAeadNonceSize > nonces_.size()) {
+    nonces_.assign(batch_ * kAeadNonceSize, '\0');
+    random_.Fill(absl::MakeSpan(reinterpret_cast<uint8_t*>(nonces_.data()), nonces_.size()));
+    next_nonce_ = 0;
+  }
+  const std::string_view nonce = std::string_view(nonces_).substr(next_nonce_, kAeadNonceSize);
+  next_nonce_ += kAeadNonceSize;
+  return nonce;
+}
+
+absl::StatusOr<Ciphertext> EncryptSession::Encrypt(uint32_t version, std::string_view plaintext,
+                                                   const EncryptParams& params) {
+  const KeyPolicy& key = key_;
   if (!SupportsEncryption(key.type)) {
     return absl::InvalidArgumentError(
         rekey::StrCat("message encryption not supported for key type ", KeyTypeName(key.type)));
@@ -142,13 +166,25 @@ absl::StatusOr<Ciphertext> Encrypt(const KeyPolicy& key, uint32_t version,
           "'associated_data' provided for non-AEAD cipher suite ", KeyTypeName(key.type)));
     }
     ASSIGN_OR_RETURN(raw, v->asymmetric->RsaOaepEncrypt(plaintext));
+  } else if (!key.derived) {
+    // The common case: the version key itself, a random nonce, a cached key schedule.
+    auto it = sealers_.find(version);
+    if (it == sealers_.end()) {
+      ASSIGN_OR_RETURN(internal::AeadSealer sealer,
+                       internal::AeadSealer::Create(key.type, v->key.Reveal()));
+      it = sealers_.emplace(version, std::move(sealer)).first;
+    }
+    const std::string_view nonce = NextNonce();
+    raw.reserve(kAeadNonceSize + plaintext.size() + internal::kAeadTagSize);
+    raw.assign(nonce);
+    RETURN_IF_ERROR(it->second.Seal(nonce, plaintext, params.associated_data, &raw));
   } else {
     const size_t enc_size = SymmetricKeySize(key.type);
     const size_t derive_size = key.convergent ? enc_size + kConvergentHmacKeySize : enc_size;
     ASSIGN_OR_RETURN(SecretBytes material, KeyBytes(key, *v, params.context, derive_size));
     if (material.size() < enc_size) return absl::InternalError("derived key too short");
     const std::string_view enc_key = material.Reveal().substr(0, enc_size);
-    std::string nonce(kAeadNonceSize, '\0');
+    std::string nonce;
     if (key.convergent) {
       // Convergent version 3: the nonce is HMAC-SHA256(second derived key, plaintext)[:12].
       ASSIGN_OR_RETURN(
@@ -156,13 +192,15 @@ absl::StatusOr<Ciphertext> Encrypt(const KeyPolicy& key, uint32_t version,
           internal::Hmac(HashAlgorithm::kSha2_256, material.Reveal().substr(enc_size), plaintext));
       nonce = mac.substr(0, kAeadNonceSize);
     } else {
-      random.Fill(absl::MakeSpan(reinterpret_cast<uint8_t*>(nonce.data()), nonce.size()));
+      nonce = NextNonce();
     }
     raw.reserve(kAeadNonceSize + plaintext.size() + internal::kAeadTagSize);
     raw = nonce;
     RETURN_IF_ERROR(AeadSeal(key.type, enc_key, nonce, plaintext, params.associated_data, &raw));
   }
-  return Ciphertext{WithPrefix(version, internal::Base64Encode(raw)), version};
+  std::string text = WithPrefix(version, "");
+  Base64EncodeAppend(raw, &text);
+  return Ciphertext{std::move(text), version};
 }
 
 absl::StatusOr<SecretBytes> Decrypt(const KeyPolicy& key, std::string_view ciphertext,

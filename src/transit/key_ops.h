@@ -7,6 +7,7 @@
 #define REKEY_TRANSIT_KEY_OPS_H_
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -59,6 +60,30 @@ absl::StatusOr<uint32_t> ResolveEncryptionVersion(const KeyPolicy& key, uint32_t
 absl::StatusOr<Ciphertext> Encrypt(const KeyPolicy& key, uint32_t version,
                                    std::string_view plaintext, const EncryptParams& params,
                                    Random& random);
+
+// Encrypt for many items under one key snapshot, as one request's batch does: each version's
+// key schedule is set up once (non-derived AEAD keys) and nonces are drawn from `random` in
+// bulk. Same results and errors as Encrypt. Not thread-safe; `key` and `random` must outlive it.
+class EncryptSession {
+ public:
+  // `items` is how many encryptions to draw nonces for at once (a hint; more are fine).
+  EncryptSession(const KeyPolicy& key, Random& random, size_t items);
+  ~EncryptSession();
+
+  absl::StatusOr<Ciphertext> Encrypt(uint32_t version, std::string_view plaintext,
+                                     const EncryptParams& params);
+
+ private:
+  // The next random nonce from the pool (refilled when used up).
+  std::string_view NextNonce();
+
+  const KeyPolicy& key_;
+  Random& random_;
+  size_t batch_;
+  std::string nonces_;  // pool of 12-byte nonces; not secret, but never reused
+  size_t next_nonce_ = 0;
+  std::map<uint32_t, internal::AeadSealer> sealers_;
+};
 
 // Decrypts `ciphertext`. On success `*version` (if non-null) is the version it was made under.
 // kInvalidArgument with kInvalidCiphertext for anything that does not decrypt, kTooOld below

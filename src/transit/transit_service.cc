@@ -569,6 +569,7 @@ absl::StatusOr<std::vector<absl::StatusOr<Ciphertext>>> TransitService::Encrypt(
     versions.push_back(std::move(v));
   }
   std::map<uint32_t, absl::Status> taken = TakeUsage(*got->entry, name, counts);
+  EncryptSession session(p, random_, items.size());
   std::vector<absl::StatusOr<Ciphertext>> out;
   out.reserve(items.size());
   for (size_t i = 0; i < items.size(); ++i) {
@@ -586,7 +587,7 @@ absl::StatusOr<std::vector<absl::StatusOr<Ciphertext>>> TransitService::Encrypt(
     params.context = item.context;
     params.nonce = item.nonce;
     params.associated_data = item.associated_data;
-    out.push_back(transit::Encrypt(p, *versions[i], item.plaintext.Reveal(), params, random_));
+    out.push_back(session.Encrypt(*versions[i], item.plaintext.Reveal(), params));
   }
   return out;
 }
@@ -642,6 +643,7 @@ absl::StatusOr<std::vector<absl::StatusOr<Ciphertext>>> TransitService::Rewrap(
     versions.push_back(std::move(v));
   }
   std::map<uint32_t, absl::Status> taken = TakeUsage(*s.entry, name, counts);
+  EncryptSession session(p, random_, items.size());
   std::vector<absl::StatusOr<Ciphertext>> out;
   out.reserve(items.size());
   for (size_t i = 0; i < items.size(); ++i) {
@@ -656,7 +658,7 @@ absl::StatusOr<std::vector<absl::StatusOr<Ciphertext>>> TransitService::Rewrap(
     EncryptParams params;
     params.key_version = *versions[i];
     params.context = items[i].context;
-    out.push_back(transit::Encrypt(p, *versions[i], plains[i]->Reveal(), params, random_));
+    out.push_back(session.Encrypt(*versions[i], plains[i]->Reveal(), params));
   }
   return out;
 }

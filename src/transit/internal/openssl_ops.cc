@@ -192,30 +192,64 @@ bool MatchesType(EVP_PKEY* pkey, KeyType type) {
 
 // --- AEAD -----------------------------------------------------------------------------------
 
-absl::Status AeadSeal(KeyType type, std::string_view key, std::string_view nonce,
-                      std::string_view plaintext, std::string_view aad, std::string* out) {
-  ASSIGN_OR_RETURN(const EVP_CIPHER* cipher, CipherFor(type));
-  if (key.size() != SymmetricKeySize(type)) return absl::InvalidArgumentError("bad key size");
+namespace {
+
+// Encrypts with a context whose cipher and key are set: nonce, aad, plaintext, tag.
+absl::Status SealWith(EVP_CIPHER_CTX* ctx, std::string_view nonce, std::string_view plaintext,
+                      std::string_view aad, std::string* out) {
   if (nonce.size() != kAeadNonceSize) return absl::InvalidArgumentError("bad nonce size");
-  EvpCipherCtxPtr ctx(EVP_CIPHER_CTX_new());
-  if (ctx == nullptr) return OpenSslError("EVP_CIPHER_CTX_new");
-  if (EVP_EncryptInit_ex2(ctx.get(), cipher, Bytes(key), Bytes(nonce), nullptr) != 1) {
+  if (EVP_EncryptInit_ex2(ctx, nullptr, nullptr, Bytes(nonce), nullptr) != 1) {
     return OpenSslError("EVP_EncryptInit_ex2");
   }
-  RETURN_IF_ERROR(Feed(ctx.get(), aad, nullptr, EVP_EncryptUpdate));
+  RETURN_IF_ERROR(Feed(ctx, aad, nullptr, EVP_EncryptUpdate));
   const size_t start = out->size();
   out->resize(start + plaintext.size() + kAeadTagSize);
   auto* dest = reinterpret_cast<unsigned char*>(out->data()) + start;
-  RETURN_IF_ERROR(Feed(ctx.get(), plaintext, dest, EVP_EncryptUpdate));
+  RETURN_IF_ERROR(Feed(ctx, plaintext, dest, EVP_EncryptUpdate));
   int final_len = 0;
-  if (EVP_EncryptFinal_ex(ctx.get(), dest + plaintext.size(), &final_len) != 1 || final_len != 0) {
+  if (EVP_EncryptFinal_ex(ctx, dest + plaintext.size(), &final_len) != 1 || final_len != 0) {
     return OpenSslError("EVP_EncryptFinal_ex");
   }
-  if (EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_AEAD_GET_TAG, static_cast<int>(kAeadTagSize),
+  if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, static_cast<int>(kAeadTagSize),
                           dest + plaintext.size()) != 1) {
     return OpenSslError("EVP_CTRL_AEAD_GET_TAG");
   }
   return absl::OkStatus();
+}
+
+}  // namespace
+
+struct AeadSealer::Ctx {
+  EvpCipherCtxPtr ctx;
+};
+
+AeadSealer::AeadSealer(std::unique_ptr<Ctx> ctx) : ctx_(std::move(ctx)) {}
+AeadSealer::AeadSealer(AeadSealer&&) noexcept = default;
+AeadSealer& AeadSealer::operator=(AeadSealer&&) noexcept = default;
+AeadSealer::~AeadSealer() = default;  // EVP_CIPHER_CTX_free clears the key schedule
+
+absl::StatusOr<AeadSealer> AeadSealer::Create(KeyType type, std::string_view key) {
+  ASSIGN_OR_RETURN(const EVP_CIPHER* cipher, CipherFor(type));
+  if (key.size() != SymmetricKeySize(type)) return absl::InvalidArgumentError("bad key size");
+  auto ctx = std::make_unique<Ctx>();
+  ctx->ctx.reset(EVP_CIPHER_CTX_new());
+  if (ctx->ctx == nullptr) return OpenSslError("EVP_CIPHER_CTX_new");
+  if (EVP_EncryptInit_ex2(ctx->ctx.get(), cipher, Bytes(key), nullptr, nullptr) != 1) {
+    return OpenSslError("EVP_EncryptInit_ex2");
+  }
+  return AeadSealer(std::move(ctx));
+}
+
+absl::Status AeadSealer::Seal(std::string_view nonce, std::string_view plaintext,
+                              std::string_view aad, std::string* out) {
+  return SealWith(ctx_->ctx.get(), nonce, plaintext, aad, out);
+}
+
+absl::Status AeadSeal(KeyType type, std::string_view key, std::string_view nonce,
+                      std::string_view plaintext, std::string_view aad, std::string* out) {
+  if (nonce.size() != kAeadNonceSize) return absl::InvalidArgumentError("bad nonce size");
+  ASSIGN_OR_RETURN(AeadSealer sealer, AeadSealer::Create(type, key));
+  return sealer.Seal(nonce, plaintext, aad, out);
 }
 
 absl::StatusOr<SecretBytes> AeadOpen(KeyType type, std::string_view key, std::string_view nonce,

@@ -29,6 +29,26 @@ inline constexpr size_t kAeadTagSize = 16;
 absl::Status AeadSeal(KeyType type, std::string_view key, std::string_view nonce,
                       std::string_view plaintext, std::string_view aad, std::string* out);
 
+// AeadSeal for many messages under one key: the cipher and key schedule are set up once, each
+// Seal only sets the nonce. Not thread-safe (one per thread or per batch).
+class AeadSealer {
+ public:
+  // kInvalidArgument for a wrong key size; kInternal on an OpenSSL failure.
+  static absl::StatusOr<AeadSealer> Create(KeyType type, std::string_view key);
+  AeadSealer(AeadSealer&&) noexcept;
+  AeadSealer& operator=(AeadSealer&&) noexcept;
+  ~AeadSealer();
+
+  // As AeadSeal with this sealer's type and key.
+  absl::Status Seal(std::string_view nonce, std::string_view plaintext, std::string_view aad,
+                    std::string* out);
+
+ private:
+  struct Ctx;
+  explicit AeadSealer(std::unique_ptr<Ctx> ctx);
+  std::unique_ptr<Ctx> ctx_;
+};
+
 // Decrypts ciphertext ‖ tag made by AeadSeal. kInvalidArgument "decryption failed" for anything
 // that does not authenticate (or is shorter than a tag); no partial plaintext is returned.
 absl::StatusOr<SecretBytes> AeadOpen(KeyType type, std::string_view key, std::string_view nonce,
