@@ -19,9 +19,8 @@
 #include "core/status_macros.h"
 #include "core/strings.h"
 #include "pki/csr.h"
+#include "pki/deploy_check.h"
 #include "pki/keys.h"
-#include "pki/tls_probe.h"
-#include "pki/verify.h"
 #include "pki/x509.h"
 #include "rotators/common/params.h"
 #include "rotators/exec/subprocess.h"
@@ -810,61 +809,32 @@ absl::Status AcmeRotator::Set(StepContext& ctx) {
 absl::Status AcmeRotator::Test(StepContext& ctx) {
   ASSIGN_OR_RETURN(Config c, ConfigOf(ctx));
   ASSIGN_OR_RETURN(CertValue pending, ValueOf(ctx.pending(), "pending"));
-  const std::string serial = pending.serial_number;
-  auto fail = [&](std::string_view what) {
-    return absl::FailedPreconditionError(
-        rekey::StrCat("certificate ", serial, " failed its test: ", what));
-  };
-  absl::StatusOr<ca::X509Ptr> cert = ca::ParseCertificatePem(pending.certificate);
-  if (!cert.ok()) return fail("the value holds no readable certificate");
-  absl::StatusOr<ca::EvpPkeyPtr> key = ca::ParsePrivateKeyPem(pending.private_key);
-  if (!key.ok()) return fail("the value holds no readable private key");
-  if (!ca::CertificateMatchesKey(cert->get(), key->get())) {
-    return fail("the private key does not match the certificate");
-  }
-  ASSIGN_OR_RETURN(ca::CertificateInfo info, ca::DescribeCertificate(cert->get()));
-  // A CA whose clock runs a little ahead may issue a certificate that starts a moment from now
-  // (pebble does not backdate): within kClockSkew, it is tested as of its start.
-  absl::Time now = ctx.clock().Now();
-  if (now < info.not_before && info.not_before - now <= kClockSkew) {
-    ctx.log().Warn(rekey::StrCat("certificate ", serial, " starts ",
-                                 absl::FormatDuration(info.not_before - now),
-                                 " from now (clock skew); testing it as of its start"));
-    now = info.not_before;
-  }
-  if (now < info.not_before || now >= info.not_after) {
-    return fail(rekey::StrCat("now is outside its validity ", Rfc3339(info.not_before), " to ",
-                              Rfc3339(info.not_after)));
-  }
-  std::vector<std::string> missing;
-  for (const std::string& d : c.domains) {
-    if (std::find(info.dns_names.begin(), info.dns_names.end(), d) == info.dns_names.end()) {
-      missing.push_back(rekey::StrCat("\"", d, "\""));
-    }
-  }
-  if (!missing.empty()) {
-    return fail(rekey::StrCat("it lacks the SAN(s) ", absl::StrJoin(missing, ", ")));
-  }
   const std::string bundle_file =
       c.trust_bundle_file.empty() ? options_.default_trust_bundle_file : c.trust_bundle_file;
   ASSIGN_OR_RETURN(std::string bundle, ReadFile(bundle_file, "trust_bundle_file"));
-  ca::VerifyOptions verify;
-  verify.at = now;
-  if (absl::Status s = ca::VerifyCertificatePem(pending.certificate, pending.chain, bundle, verify);
-      !s.ok()) {
-    return fail(rekey::StrCat("its chain does not verify to ", bundle_file, ": ", s.message()));
+  ca::DeployCheck check;
+  check.certificate = pending.certificate;
+  check.chain = pending.chain;
+  check.private_key = &pending.private_key;
+  check.trust_bundle = bundle;
+  check.trust_name = bundle_file;
+  check.now = ctx.clock().Now();
+  check.start_skew = kClockSkew;
+  check.names = c.domains;
+  check.server_name = ServerNameFor(c.domains);
+  absl::StatusOr<ca::DeployCheckResult> checked = ca::CheckForDeployment(check);
+  if (!checked.ok()) {
+    return absl::FailedPreconditionError(rekey::StrCat(
+        "certificate ", pending.serial_number, " failed its test: ", checked.status().message()));
   }
-  ca::TlsProbe probe;
-  probe.certificate = pending.certificate;
-  probe.chain = pending.chain;
-  probe.private_key = &pending.private_key;
-  probe.trust_bundle = bundle;
-  probe.server_name = ServerNameFor(c.domains);
-  probe.at = now;
-  if (absl::Status s = ca::TlsHandshakeInMemory(probe); !s.ok()) return fail(ToStd(s.message()));
-  ctx.log().Info(rekey::StrCat("certificate ", serial,
+  if (checked->checked_at != check.now) {
+    ctx.log().Warn(rekey::StrCat("certificate ", pending.serial_number, " starts ",
+                                 absl::FormatDuration(checked->checked_at - check.now),
+                                 " from now (clock skew); tested as of its start"));
+  }
+  ctx.log().Info(rekey::StrCat("certificate ", pending.serial_number,
                                " matches its key, covers the domains, chains to ", bundle_file,
-                               " and completed a TLS handshake as ", probe.server_name));
+                               " and completed a TLS handshake as ", checked->server_name));
   return absl::OkStatus();
 }
 

@@ -10,7 +10,7 @@
 #include "absl/strings/str_split.h"
 #include "core/status_macros.h"
 #include "core/strings.h"
-#include "pki/tls_probe.h"
+#include "pki/deploy_check.h"
 #include "pki/ttl.h"
 #include "pki/verify.h"
 #include "pki/x509.h"
@@ -160,13 +160,6 @@ absl::Status RevokeSerial(ca::CaService& ca, StepContext& ctx, std::string_view 
 }
 
 // The name a TLS client would use: the first DNS SAN, else the first IP SAN, else none.
-std::string ServerNameOf(const ca::CertificateInfo& info) {
-  if (!info.dns_names.empty() && info.dns_names.front().substr(0, 2) != "*.") {
-    return info.dns_names.front();
-  }
-  if (!info.ip_addresses.empty()) return info.ip_addresses.front();
-  return "";
-}
 
 }  // namespace
 
@@ -250,72 +243,27 @@ absl::Status PkiRotator::Set(StepContext& ctx) {
 absl::Status PkiRotator::Test(StepContext& ctx) {
   ASSIGN_OR_RETURN(Config c, ConfigOf(ctx));
   ASSIGN_OR_RETURN(CertValue pending, ValueOf(ctx.pending(), "pending"));
-  const std::string serial = pending.serial_number;
-  auto fail = [&](std::string_view what) {
-    return absl::FailedPreconditionError(
-        rekey::StrCat("certificate ", serial, " failed its test: ", what));
-  };
-  absl::StatusOr<ca::X509Ptr> cert = ca::ParseCertificatePem(pending.certificate);
-  if (!cert.ok()) return fail("the value holds no readable certificate");
-  absl::StatusOr<ca::EvpPkeyPtr> key = ca::ParsePrivateKeyPem(pending.private_key);
-  if (!key.ok()) return fail("the value holds no readable private key");
-  if (!ca::CertificateMatchesKey(cert->get(), key->get())) {
-    return fail("the private key does not match the certificate");
-  }
-  ASSIGN_OR_RETURN(ca::CertificateInfo info, ca::DescribeCertificate(cert->get()));
-
-  // Validity window.
-  const absl::Time now = ctx.clock().Now();
-  if (now < info.not_before || now >= info.not_after) {
-    return fail(rekey::StrCat("now is outside its validity ", Rfc3339(info.not_before), " to ",
-                              Rfc3339(info.not_after)));
-  }
-  // Names.
-  std::vector<std::string> missing;
-  if (info.common_name != c.common_name) {
-    missing.push_back(rekey::StrCat("common name \"", c.common_name, "\""));
-  }
-  for (const std::string& name : c.alt_names) {
-    const bool is_ip = ca::IsIpAddress(name);
-    const std::vector<std::string>& have = is_ip ? info.ip_addresses : info.dns_names;
-    const std::string want = is_ip ? ca::CanonicalIp(name).value_or(name) : name;
-    if (std::find(have.begin(), have.end(), want) == have.end()) {
-      missing.push_back(rekey::StrCat("SAN \"", name, "\""));
-    }
-  }
-  for (const std::string& ip : c.ip_sans) {
-    const std::string want = ca::CanonicalIp(ip).value_or(ip);
-    if (std::find(info.ip_addresses.begin(), info.ip_addresses.end(), want) ==
-        info.ip_addresses.end()) {
-      missing.push_back(rekey::StrCat("IP SAN \"", ip, "\""));
-    }
-  }
-  if (!missing.empty()) return fail(rekey::StrCat("it lacks ", absl::StrJoin(missing, ", ")));
-
-  // Chain to the trust bundle.
   ASSIGN_OR_RETURN(std::string bundle, ca_.CaChainPem());
-  ca::VerifyOptions verify;
-  verify.at = now;
-  if (absl::Status s = ca::VerifyCertificatePem(pending.certificate, pending.chain, bundle, verify);
-      !s.ok()) {
-    return fail(rekey::StrCat("it does not chain to the CA's trust bundle: ", s.message()));
+  ca::DeployCheck check;
+  check.certificate = pending.certificate;
+  check.chain = pending.chain;
+  check.private_key = &pending.private_key;
+  check.trust_bundle = bundle;
+  check.trust_name = "the CA's trust bundle";
+  check.now = ctx.clock().Now();
+  check.common_name = c.common_name;
+  check.names = c.alt_names;
+  check.names.insert(check.names.end(), c.ip_sans.begin(), c.ip_sans.end());
+  absl::StatusOr<ca::DeployCheckResult> checked = ca::CheckForDeployment(check);
+  if (!checked.ok()) {
+    return absl::FailedPreconditionError(rekey::StrCat(
+        "certificate ", pending.serial_number, " failed its test: ", checked.status().message()));
   }
-  // A real handshake with the pair.
-  ca::TlsProbe probe;
-  probe.certificate = pending.certificate;
-  probe.chain = pending.chain;
-  probe.private_key = &pending.private_key;
-  probe.trust_bundle = bundle;
-  probe.server_name = ServerNameOf(info);
-  probe.at = now;
-  if (absl::Status s = ca::TlsHandshakeInMemory(probe); !s.ok()) {
-    return fail(ToStd(s.message()));
-  }
-  ctx.log().Info(
-      rekey::StrCat("certificate ", serial,
-                    " matches its key, chains to the trust bundle, carries the "
-                    "requested names and completed a TLS handshake",
-                    probe.server_name.empty() ? "" : rekey::StrCat(" as ", probe.server_name)));
+  ctx.log().Info(rekey::StrCat(
+      "certificate ", pending.serial_number,
+      " matches its key, chains to the trust bundle, carries the requested names and completed "
+      "a TLS handshake",
+      checked->server_name.empty() ? "" : rekey::StrCat(" as ", checked->server_name)));
   return absl::OkStatus();
 }
 
