@@ -46,6 +46,7 @@
 #include <cstdint>
 #include <deque>
 #include <exception>
+#include <functional>
 #include <limits>
 #include <mutex>
 #include <optional>
@@ -716,42 +717,86 @@ class Session final : public SessionBase {
     co_return res;
   }
 
-  // Calls the recorder's BeforeServe (`res` null) or BeforeSend and resumes here, on this
-  // session's executor, with its answer. Counted like HandleAsync requests, so Shutdown waits
-  // for late answers and then drops them instead of posting to a stopped context.
+  // Where a recorder's answer meets the coroutine waiting for it, whichever comes first.
+  struct RecordRendezvous {
+    std::mutex mu;
+    std::optional<std::optional<Response>> answer;        // came before the waiter
+    std::function<void(std::optional<Response>)> resume;  // the waiter, if it came first
+  };
+
+  // Calls the recorder's BeforeServe (`res` null) or BeforeSend and continues with its answer.
+  // An answer given before the recorder returns (a read that needs no request entry, or an entry
+  // this thread wrote itself) is used right here, without a trip through the executor, which
+  // would wake another I/O thread. A later answer resumes this coroutine on this session's
+  // executor. Counted like HandleAsync requests, so Shutdown waits for late answers and then
+  // drops them instead of posting to a stopped context.
   asio::awaitable<std::optional<Response>> Record(Request& req, const Response* res) {
     using Answer = std::optional<Response>;
     auto executor = co_await asio::this_coro::executor;
     std::shared_ptr<Server::Impl::AsyncGate> gate = server_.async_gate;
     Recorder& recorder = *server_.recorder;
-    auto initiate = [&req, res, &recorder, executor, gate](auto completion) {
+    auto meet = std::make_shared<RecordRendezvous>();
+    {
+      std::lock_guard lock(gate->mu);
+      ++gate->in_flight;
+    }
+    auto called = std::make_shared<std::atomic<bool>>(false);
+    Recorder::Done done = [meet, executor, gate, called](Answer answer) {
+      if (called->exchange(true)) return;  // a second answer is a recorder bug: ignore
+      std::function<void(Answer)> resume;
+      {
+        std::lock_guard lock(meet->mu);
+        if (meet->resume) {
+          resume = std::move(meet->resume);
+        } else {
+          meet->answer = std::move(answer);
+        }
+      }
+      std::lock_guard lock(gate->mu);
+      if (resume && gate->open) {
+        asio::post(executor, [resume = std::move(resume), answer = std::move(answer)]() mutable {
+          resume(std::move(answer));
+        });
+      }
+      --gate->in_flight;
+      gate->cv.notify_all();
+    };
+    try {
+      if (res == nullptr) {
+        recorder.BeforeServe(req, done);
+      } else {
+        recorder.BeforeSend(req, *res, done);
+      }
+    } catch (...) {
+      LogException(std::current_exception(), "Recorder");
+      done(JsonError(500, "internal error"));
+    }
+    std::optional<Answer> now;
+    {
+      std::lock_guard lock(meet->mu);
+      now = std::move(meet->answer);
+      meet->answer.reset();
+    }
+    if (now.has_value()) co_return std::move(*now);
+    auto initiate = [meet, executor](auto completion) {
       using Completion = decltype(completion);
       auto slot = std::make_shared<std::optional<Completion>>(std::move(completion));
+      std::optional<Answer> ready;
       {
-        std::lock_guard lock(gate->mu);
-        ++gate->in_flight;
-      }
-      auto called = std::make_shared<std::atomic<bool>>(false);
-      Recorder::Done done = [slot, executor, gate, called](Answer answer) {
-        if (called->exchange(true)) return;  // a second answer is a recorder bug: ignore
-        std::lock_guard lock(gate->mu);
-        if (gate->open) {
-          asio::post(executor, [slot, answer = std::move(answer)]() mutable {
-            std::move (**slot)(std::move(answer));
-          });
-        }
-        --gate->in_flight;
-        gate->cv.notify_all();
-      };
-      try {
-        if (res == nullptr) {
-          recorder.BeforeServe(req, done);
+        std::lock_guard lock(meet->mu);
+        if (meet->answer.has_value()) {
+          ready = std::move(meet->answer);
+          meet->answer.reset();
         } else {
-          recorder.BeforeSend(req, *res, done);
+          meet->resume = [slot](Answer answer) { std::move (**slot)(std::move(answer)); };
         }
-      } catch (...) {
-        LogException(std::current_exception(), "Recorder");
-        done(JsonError(500, "internal error"));
+      }
+      // Answered between the check above and now: resume through the executor (never inline
+      // from the initiating function).
+      if (ready.has_value()) {
+        asio::post(executor, [slot, answer = std::move(*ready)]() mutable {
+          std::move (**slot)(std::move(answer));
+        });
       }
     };
     co_return co_await asio::async_initiate<const asio::use_awaitable_t<>&, void(Answer)>(
