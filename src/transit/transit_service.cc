@@ -26,12 +26,16 @@ struct TransitService::Entry {
   std::shared_ptr<const KeyPolicy> policy ABSL_GUARDED_BY(mu);
   uint64_t mod_index ABSL_GUARDED_BY(mu) = 0;
   bool deleted ABSL_GUARDED_BY(mu) = false;
+  absl::Time last_catch_up ABSL_GUARDED_BY(mu) = absl::InfinitePast();
+  bool last_catch_up_found_newer ABSL_GUARDED_BY(mu) = true;
   UsageCounter usage;
 };
 
 namespace {
 
 constexpr int kMaxMutateAttempts = 4;
+// How often a key is reread for inputs naming a version newer than the cached one.
+constexpr absl::Duration kCatchUpInterval = absl::Seconds(1);
 constexpr std::string_view kKeyNotFound = "encryption key not found";
 
 absl::Status NotFoundAs(const absl::Status& s, std::string_view message) {
@@ -123,6 +127,24 @@ absl::Status TransitService::Reload(const std::shared_ptr<Entry>& entry) {
   if (rec->mod_index <= entry->mod_index) return absl::OkStatus();
   entry->policy = std::make_shared<const KeyPolicy>(std::move(policy));
   entry->mod_index = rec->mod_index;
+  return absl::OkStatus();
+}
+
+absl::Status TransitService::CatchUp(Snapshot& s, uint32_t newest) {
+  if (newest <= s.policy->latest_version) return absl::OkStatus();
+  {
+    absl::MutexLock lock(&s.entry->mu);
+    const absl::Time now = clock_.Now();
+    if (!s.entry->last_catch_up_found_newer && now - s.entry->last_catch_up < kCatchUpInterval) {
+      return absl::OkStatus();
+    }
+    s.entry->last_catch_up = now;
+  }
+  const uint32_t before = s.policy->latest_version;
+  RETURN_IF_ERROR(Reload(s.entry));
+  s.policy = s.entry->Policy();
+  absl::MutexLock lock(&s.entry->mu);
+  s.entry->last_catch_up_found_newer = s.policy->latest_version > before;
   return absl::OkStatus();
 }
 
@@ -595,15 +617,11 @@ absl::StatusOr<std::vector<absl::StatusOr<Ciphertext>>> TransitService::Encrypt(
 absl::StatusOr<std::vector<absl::StatusOr<SecretBytes>>> TransitService::Decrypt(
     std::string_view name, const std::vector<DecryptItem>& items) {
   ASSIGN_OR_RETURN(Snapshot s, Get(name));
-  // A ciphertext newer than this snapshot: another node may have rotated; reread once.
+  uint32_t newest = 0;
   for (const DecryptItem& item : items) {
-    std::optional<uint32_t> v = PrefixVersion(item.ciphertext);
-    if (v.has_value() && *v > s.policy->latest_version) {
-      RETURN_IF_ERROR(Reload(s.entry));
-      s.policy = s.entry->Policy();
-      break;
-    }
+    newest = std::max(newest, PrefixVersion(item.ciphertext).value_or(0));
   }
+  RETURN_IF_ERROR(CatchUp(s, newest));
   std::vector<absl::StatusOr<SecretBytes>> out;
   out.reserve(items.size());
   for (const DecryptItem& item : items) {
@@ -619,14 +637,11 @@ absl::StatusOr<std::vector<absl::StatusOr<SecretBytes>>> TransitService::Decrypt
 absl::StatusOr<std::vector<absl::StatusOr<Ciphertext>>> TransitService::Rewrap(
     std::string_view name, const std::vector<RewrapItem>& items) {
   ASSIGN_OR_RETURN(Snapshot s, Get(name));
+  uint32_t newest = 0;
   for (const RewrapItem& item : items) {
-    std::optional<uint32_t> v = PrefixVersion(item.ciphertext);
-    if (v.has_value() && *v > s.policy->latest_version) {
-      RETURN_IF_ERROR(Reload(s.entry));
-      s.policy = s.entry->Policy();
-      break;
-    }
+    newest = std::max(newest, PrefixVersion(item.ciphertext).value_or(0));
   }
+  RETURN_IF_ERROR(CatchUp(s, newest));
   const KeyPolicy& p = *s.policy;
   std::vector<absl::StatusOr<SecretBytes>> plains;
   std::vector<absl::StatusOr<uint32_t>> versions;
@@ -724,14 +739,12 @@ absl::StatusOr<std::vector<absl::StatusOr<bool>>> TransitService::Verify(
     std::string_view name, const SignOptions& options, HashAlgorithm hmac_algorithm,
     const std::vector<SignItem>& items) {
   ASSIGN_OR_RETURN(Snapshot s, Get(name));
+  uint32_t newest = 0;
   for (const SignItem& item : items) {
-    std::optional<uint32_t> v = PrefixVersion(item.hmac.empty() ? item.signature : item.hmac);
-    if (v.has_value() && *v > s.policy->latest_version) {
-      RETURN_IF_ERROR(Reload(s.entry));
-      s.policy = s.entry->Policy();
-      break;
-    }
+    newest =
+        std::max(newest, PrefixVersion(item.hmac.empty() ? item.signature : item.hmac).value_or(0));
   }
+  RETURN_IF_ERROR(CatchUp(s, newest));
   std::vector<absl::StatusOr<bool>> out;
   out.reserve(items.size());
   for (const SignItem& item : items) {

@@ -261,6 +261,12 @@ class TransitService {
   absl::StatusOr<Snapshot> Get(std::string_view name);
   // Rereads the key from the store into `entry` (kNotFound if it is gone: then evicted).
   absl::Status Reload(const std::shared_ptr<Entry>& entry);
+  // When `newest` (the highest version the request's ciphertexts or signatures name) is above the
+  // snapshot's latest, another node may have rotated: rereads the key into `s`. After a reread
+  // that found nothing newer, the next one waits a second, so that forged "vault:v999:" inputs
+  // cost one store read a second, not one per request (they then fail as invalid); a genuinely
+  // newer version may then be seen up to a second late.
+  absl::Status CatchUp(Snapshot& s, uint32_t newest);
   // Applies `change` to a copy of the key and commits it compare-and-set; on a conflict, reloads
   // and tries again. Returns the committed snapshot.
   absl::StatusOr<std::shared_ptr<const KeyPolicy>> Mutate(

@@ -247,6 +247,24 @@ TEST_F(TransitServiceTest, ChangesFromAnotherNodeAreNeverLost) {
   EXPECT_THAT(DecryptOne("k", v3), IsOkAndHolds(std::string("from b")));
 }
 
+TEST_F(TransitServiceTest, ForgedNewerVersionsRereadTheKeyAtMostOnceASecond) {
+  CreateAes("k");
+  TransitService node_b(store_, clock_, random_);
+  const std::string v1 = EncryptOne("k", "one");
+  const std::string forged = "vault:v999:" + v1.substr(std::string("vault:v1:").size());
+  // The first forged version rereads the key (nothing newer), then rereads wait a second.
+  EXPECT_THAT(DecryptOne("k", forged), StatusIs(absl::StatusCode::kInvalidArgument));
+  ASSERT_OK(node_b.RotateKey("k").status());
+  const std::string v2 = std::string(node_b.Encrypt("k", {Plain("two")}).value()[0]->text);
+  EXPECT_THAT(DecryptOne("k", v2), StatusIs(absl::StatusCode::kInvalidArgument));  // not yet
+  clock_.Advance(absl::Seconds(1));
+  EXPECT_THAT(DecryptOne("k", v2), IsOkAndHolds(std::string("two")));
+  // A reread that found a newer version lets the next one happen at once.
+  ASSERT_OK(node_b.RotateKey("k").status());
+  const std::string v3 = std::string(node_b.Encrypt("k", {Plain("three")}).value()[0]->text);
+  EXPECT_THAT(DecryptOne("k", v3), IsOkAndHolds(std::string("three")));
+}
+
 TEST_F(TransitServiceTest, ConcurrentRotationsAllLand) {
   CreateAes("k");
   std::vector<std::thread> threads;
