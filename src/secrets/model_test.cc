@@ -138,5 +138,19 @@ TEST(ModelTest, GoDurations) {
   EXPECT_THAT(ParseGoDuration("inf"), StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
+TEST(FormatRfc3339Test, MatchesAbslFormatTime) {
+  const absl::Time base = absl::FromUnixSeconds(1764125400);  // 2025-11-26T02:50:00Z
+  for (absl::Duration d :
+       {absl::ZeroDuration(), absl::Nanoseconds(1), absl::Milliseconds(120), absl::Microseconds(5),
+        absl::Nanoseconds(999999999), absl::Hours(-24 * 365 * 60), absl::Seconds(59)}) {
+    const absl::Time t = base + d;
+    EXPECT_EQ(FormatRfc3339(t), absl::FormatTime("%Y-%m-%dT%H:%M:%E*SZ", t, absl::UTCTimeZone()));
+  }
+  EXPECT_EQ(FormatRfc3339(absl::InfiniteFuture()), "");
+  const absl::Time far =
+      absl::FromCivil(absl::CivilSecond(12000, 1, 1, 0, 0, 0), absl::UTCTimeZone());
+  EXPECT_EQ(FormatRfc3339(far), absl::FormatTime("%Y-%m-%dT%H:%M:%E*SZ", far, absl::UTCTimeZone()));
+}
+
 }  // namespace
 }  // namespace rekey::secrets
