@@ -436,42 +436,70 @@ absl::StatusOr<std::vector<KeyView>> JwtService::ScheduleRemoval(std::string_vie
   return out;
 }
 
+namespace {
+
+// CancelKey's undoing of one key (see the header).
+void CancelOne(Keyset& ks, KeyRecord* key, absl::Time now) {
+  if (key->StatusAt(now) == KeyStatus::kRemoved) return;
+  KeyRecord* predecessor = nullptr;
+  if (key->promote_at != absl::InfiniteFuture()) {
+    for (KeyRecord& k : ks.keys) {
+      if (&k != key && k.retire_at == key->promote_at && k.StatusAt(now) != KeyStatus::kRemoved &&
+          k.key.has_value()) {
+        predecessor = &k;
+      }
+    }
+  }
+  const KeyStatus status = key->StatusAt(now);
+  if (status == KeyStatus::kPublished) {
+    // Never signed: it can leave the JWKS at once.
+    if (predecessor != nullptr) predecessor->retire_at = absl::InfiniteFuture();
+    key->promote_at = absl::InfiniteFuture();
+    key->remove_at = now;
+    return;
+  }
+  if (status == KeyStatus::kActive && predecessor == nullptr) {
+    return;  // nothing else could sign: it stays
+  }
+  // It signed: its tokens must keep verifying until they expire.
+  if (status == KeyStatus::kActive) {
+    predecessor->retire_at = absl::InfiniteFuture();
+    key->retire_at = now;
+  }
+  key->remove_at = std::max(now, key->retire_at + ks.config.max_token_ttl);
+}
+
+}  // namespace
+
 absl::Status JwtService::CancelKey(std::string_view name, std::string_view request_id) {
   return Mutate(name,
                 [&](Keyset& ks, absl::Time now) -> absl::Status {
                   KeyRecord* key = FindByRequest(ks, request_id);
-                  if (key == nullptr || key->StatusAt(now) == KeyStatus::kRemoved) {
-                    return absl::OkStatus();
-                  }
-                  KeyRecord* predecessor = nullptr;
-                  if (key->promote_at != absl::InfiniteFuture()) {
-                    for (KeyRecord& k : ks.keys) {
-                      if (&k != key && k.retire_at == key->promote_at &&
-                          k.StatusAt(now) != KeyStatus::kRemoved && k.key.has_value()) {
-                        predecessor = &k;
-                      }
-                    }
-                  }
-                  const KeyStatus status = key->StatusAt(now);
-                  if (status == KeyStatus::kPublished) {
-                    // Never signed: it can leave the JWKS at once.
-                    if (predecessor != nullptr) predecessor->retire_at = absl::InfiniteFuture();
-                    key->promote_at = absl::InfiniteFuture();
-                    key->remove_at = now;
-                    return absl::OkStatus();
-                  }
-                  if (status == KeyStatus::kActive && predecessor == nullptr) {
-                    return absl::OkStatus();  // nothing else could sign: it stays
-                  }
-                  // It signed: its tokens must keep verifying until they expire.
-                  if (status == KeyStatus::kActive) {
-                    predecessor->retire_at = absl::InfiniteFuture();
-                    key->retire_at = now;
-                  }
-                  key->remove_at = std::max(now, key->retire_at + ks.config.max_token_ttl);
+                  if (key != nullptr) CancelOne(ks, key, now);
                   return absl::OkStatus();
                 })
       .status();
+}
+
+absl::StatusOr<std::vector<std::string>> JwtService::CancelKeysOf(std::string_view name,
+                                                                  std::string_view request_prefix,
+                                                                  std::string_view except) {
+  if (request_prefix.empty()) return absl::InvalidArgumentError("empty request prefix");
+  std::vector<std::string> cancelled;
+  RETURN_IF_ERROR(Mutate(name, [&](Keyset& ks, absl::Time now) -> absl::Status {
+                    cancelled.clear();
+                    for (KeyRecord& k : ks.keys) {
+                      if (k.request_id.empty() || k.request_id == except ||
+                          k.request_id.compare(0, request_prefix.size(), request_prefix) != 0 ||
+                          k.StatusAt(now) == KeyStatus::kRemoved) {
+                        continue;
+                      }
+                      CancelOne(ks, &k, now);
+                      cancelled.push_back(k.kid);
+                    }
+                    return absl::OkStatus();
+                  }).status());
+  return cancelled;
 }
 
 }  // namespace rekey::jwt

@@ -153,6 +153,12 @@ class JwtService {
   // stops now and stays in the JWKS for max_token_ttl, and its predecessor signs again. OK when
   // there is no such key.
   absl::Status CancelKey(std::string_view name, std::string_view request_id);
+  // CancelKey for every key not yet removed whose request id starts with `request_prefix` (not
+  // empty), except the one published by `except`: a rotation run undoes the keys of all its
+  // attempts, including one a crash left unrecorded. Returns the kids it cancelled.
+  absl::StatusOr<std::vector<std::string>> CancelKeysOf(std::string_view name,
+                                                        std::string_view request_prefix,
+                                                        std::string_view except = "");
 
  private:
   struct Entry;

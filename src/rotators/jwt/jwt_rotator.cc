@@ -51,8 +51,10 @@ absl::StatusOr<std::string> KeysetOf(const StepContext& ctx) {
 }
 
 // The idempotency token of this run's attempt: create publishes at most one key per attempt.
+// Every attempt's token starts with RunPrefix, so the run can find all the keys it published.
+std::string RunPrefix(const StepContext& ctx) { return rekey::StrCat(ctx.run_id(), "/"); }
 std::string RequestId(const StepContext& ctx) {
-  return rekey::StrCat(ctx.run_id(), "/", ctx.attempt());
+  return rekey::StrCat(RunPrefix(ctx), ctx.attempt());
 }
 
 // The kid a version's value names as "active_kid"; "" when the version is missing, unreadable or
@@ -99,6 +101,14 @@ absl::Status JwtRotator::Check(StepContext& ctx) {
 
 absl::StatusOr<SecretBytes> JwtRotator::Create(StepContext& ctx) {
   ASSIGN_OR_RETURN(std::string keyset, KeysetOf(ctx));
+  // A key an earlier attempt of this run published and never got to record (the server stopped
+  // in between, and the engine resumed with a new attempt) must not stay in the JWKS forever.
+  ASSIGN_OR_RETURN(std::vector<std::string> orphans,
+                   jwt_.CancelKeysOf(keyset, RunPrefix(ctx), RequestId(ctx)));
+  if (!orphans.empty()) {
+    ctx.log().Warn(rekey::StrCat("withdrew key(s) ", absl::StrJoin(orphans, ", "),
+                                 " that an earlier attempt of this run published"));
+  }
   ASSIGN_OR_RETURN(keys::KeysetView before, jwt_.GetKeyset(keyset));
   ASSIGN_OR_RETURN(keys::KeyView key, jwt_.PublishKey(keyset, RequestId(ctx)));
   ctx.state()[kStateKid] = key.kid;
@@ -183,12 +193,15 @@ absl::Status JwtRotator::Revoke(StepContext& ctx) {
 
 absl::Status JwtRotator::Rollback(StepContext& ctx) {
   ASSIGN_OR_RETURN(std::string keyset, KeysetOf(ctx));
-  absl::Status s = jwt_.CancelKey(keyset, RequestId(ctx));
-  if (absl::IsNotFound(s)) return absl::OkStatus();  // no keyset: nothing was published
-  RETURN_IF_ERROR(s);
-  auto kid = ctx.state().find(kStateKid);
-  ctx.log().Info(rekey::StrCat("key ", kid == ctx.state().end() ? "(none)" : kid->second,
-                               " of keyset ", keyset, " was withdrawn"));
+  // Every attempt's key: a crash between publishing and recording may have left one under an
+  // earlier attempt's token.
+  absl::StatusOr<std::vector<std::string>> withdrawn = jwt_.CancelKeysOf(keyset, RunPrefix(ctx));
+  if (absl::IsNotFound(withdrawn.status()))
+    return absl::OkStatus();  // no keyset: nothing published
+  RETURN_IF_ERROR(withdrawn.status());
+  ctx.log().Info(withdrawn->empty() ? rekey::StrCat("no key of keyset ", keyset, " to withdraw")
+                                    : rekey::StrCat("key(s) ", absl::StrJoin(*withdrawn, ", "),
+                                                    " of keyset ", keyset, " withdrawn"));
   return absl::OkStatus();
 }
 

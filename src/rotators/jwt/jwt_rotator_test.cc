@@ -128,8 +128,34 @@ TEST_F(JwtRotatorTest, AResumedCreateAdoptsTheKeyItPublished) {
   EXPECT_EQ(Field(first, "active_kid"), Field(again, "active_kid"));
   ASSERT_OK_AND_ASSIGN(keys::KeysetView v, jwt_.GetKeyset("app"));
   EXPECT_EQ(v.keys.size(), 2u);
-  ctx_.set_attempt(2);  // a new attempt mints a new key
-  EXPECT_NE(Field(CreatePending(2), "active_kid"), Field(first, "active_kid"));
+  ctx_.set_attempt(2);  // a new attempt mints a new key and withdraws the earlier attempt's
+  const std::string second = Field(CreatePending(2), "active_kid");
+  EXPECT_NE(second, Field(first, "active_kid"));
+  EXPECT_EQ(KeyOf(Field(first, "active_kid")).status, keys::KeyStatus::kRemoved);
+  EXPECT_EQ(KeyOf(second).status, keys::KeyStatus::kPublished);
+}
+
+TEST_F(JwtRotatorTest, RollbackWithdrawsTheKeysOfEveryAttemptOfTheRun) {
+  ctx_.set_run_id("run-7");
+  const std::string a1 = Field(CreatePending(2), "active_kid");
+  ctx_.set_attempt(2);
+  const std::string a2 = Field(CreatePending(2), "active_kid");
+  ctx_.set_step(Step::kSet);
+  ASSERT_OK(rotator_.Set(ctx_));
+  ctx_.set_attempt(3);  // resumed after a crash: the rollback runs under a new attempt
+  ctx_.set_step(Step::kRollback);
+  ASSERT_OK(rotator_.Rollback(ctx_));
+  EXPECT_EQ(KeyOf(a1).status, keys::KeyStatus::kRemoved);
+  EXPECT_EQ(KeyOf(a2).status, keys::KeyStatus::kRemoved);
+  ctx_.fake_clock().Advance(absl::Hours(1));
+  EXPECT_EQ(Signer(), first_kid_);
+  // Another run's keys are not touched.
+  ctx_.set_run_id("run-8");
+  ctx_.set_attempt(1);
+  const std::string other = Field(CreatePending(3), "active_kid");
+  ctx_.set_run_id("run-7");
+  ASSERT_OK(rotator_.Rollback(ctx_));
+  EXPECT_EQ(KeyOf(other).status, keys::KeyStatus::kPublished);
 }
 
 TEST_F(JwtRotatorTest, SetSchedulesThePromotionAfterThePrepublicationPeriod) {
