@@ -289,6 +289,22 @@ TEST_F(AcmePebbleTest, RenewalHasANewKeyAndCertificateAndRevokesTheOld) {
   ASSERT_OK(rotator_->Revoke(ctx_));  // again (a resumed step): already revoked is fine
 }
 
+TEST_F(AcmePebbleTest, RevokeLeavesACertificateForOtherDomainsAlone) {
+  // Two secrets share the account; a value crafted to hold the other secret's certificate as
+  // "previous" must not make this secret's rotation revoke it.
+  const std::string other_name = rekey::StrCat("o", label_, ".rekey-test.example");
+  ctx_.set_params(Http01Params({other_name}));
+  ASSERT_OK_AND_ASSIGN(SecretBytes others, Rotate(1));
+  json::object params = Http01Params({rekey::StrCat("m", label_, ".rekey-test.example")});
+  params["revoke_on_retire"] = true;
+  ctx_.set_params(params);
+  ctx_.set_previous(FakeStepContext::MakeVersion(1, "v1", others.Reveal()));
+  ctx_.set_step(Step::kRevoke);
+  ASSERT_OK(rotator_->Revoke(ctx_));
+  EXPECT_TRUE(ctx_.recorded_log().Contains("not for exactly this secret's domains"));
+  EXPECT_EQ(PebbleStatus(others), "Valid");
+}
+
 TEST_F(AcmePebbleTest, AnUnreachableCaFailsReadablyWithoutAValue) {
   // A port nothing listens on (it was free a moment ago).
   json::object params = Http01Params({rekey::StrCat("u", label_, ".rekey-test.example")});

@@ -849,6 +849,22 @@ absl::Status RevokeWith(ac::Client& client, const CertValue& value, int reason) 
   return s;
 }
 
+// Whether `value`'s certificate is for exactly `c`'s domains. The account may be shared by
+// several secrets, and a value can be written by anyone allowed to write the secret: revoking
+// only certificates for this secret's own domains keeps a crafted value from revoking another
+// secret's certificate.
+bool IsForDomains(const CertValue& value, const Config& c) {
+  absl::StatusOr<ca::X509Ptr> cert = ca::ParseCertificatePem(value.certificate);
+  if (!cert.ok()) return false;
+  absl::StatusOr<ca::CertificateInfo> info = ca::DescribeCertificate(cert->get());
+  if (!info.ok()) return false;
+  std::vector<std::string> have = info->dns_names;
+  std::vector<std::string> want = c.domains;
+  std::sort(have.begin(), have.end());
+  std::sort(want.begin(), want.end());
+  return have == want;
+}
+
 }  // namespace
 
 absl::Status AcmeRotator::Revoke(StepContext& ctx) {
@@ -860,6 +876,11 @@ absl::Status AcmeRotator::Revoke(StepContext& ctx) {
   absl::StatusOr<CertValue> previous = ValueOf(ctx.previous(), "previous");
   if (!previous.ok() || previous->certificate.empty()) {
     ctx.log().Warn("the previous value has no readable certificate; nothing to revoke");
+    return absl::OkStatus();
+  }
+  if (!IsForDomains(*previous, c)) {
+    ctx.log().Warn(rekey::StrCat("the previous certificate ", previous->serial_number,
+                                 " is not for exactly this secret's domains; not revoking it"));
     return absl::OkStatus();
   }
   const std::string where = rekey::StrCat("ACME server ", OriginOf(c.directory_url), ": ");
@@ -881,7 +902,8 @@ absl::Status AcmeRotator::Rollback(StepContext& ctx) {
   ctx.state().erase(kOrderState);
   absl::StatusOr<Config> c = ConfigOf(ctx);
   absl::StatusOr<CertValue> pending = ValueOf(ctx.pending(), "pending");
-  if (!c.ok() || !c->revoke_on_retire || !pending.ok() || pending->certificate.empty()) {
+  if (!c.ok() || !c->revoke_on_retire || !pending.ok() || pending->certificate.empty() ||
+      !IsForDomains(*pending, *c)) {
     ctx.log().Info("the pending certificate was never current; it expires unused");
     return absl::OkStatus();
   }
