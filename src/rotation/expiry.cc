@@ -151,21 +151,58 @@ std::optional<ExpiryNotice> CheckExpiry(absl::Time not_after, absl::Time now,
 
 CertificateWatch::CertificateWatch(storage::Store& store, secrets::SecretsService& kv,
                                    EventLog& events, std::vector<absl::Duration> thresholds,
-                                   absl::Duration interval)
+                                   absl::Duration interval, size_t per_call)
     : store_(store),
       kv_(kv),
       events_(events),
       thresholds_(std::move(thresholds)),
-      interval_(interval) {}
+      interval_(interval),
+      per_call_(std::max<size_t>(per_call, 1)) {}
 
 void CertificateWatch::MaybeScan(absl::Time now) {
-  std::lock_guard<std::mutex> lock(mu_);  // held through the scan: one scan at a time
-  if (now < next_scan_) return;
-  next_scan_ = now + interval_;
-  absl::StatusOr<size_t> found = ScanAll(now);
-  if (!found.ok()) {
-    spdlog::warn("rotation: certificate expiry scan failed: {}", ToStd(found.status().message()));
+  std::lock_guard<std::mutex> lock(mu_);  // one caller at a time
+  if (!in_pass_) {
+    if (now < next_scan_) return;
+    next_scan_ = now + interval_;
+    in_pass_ = true;
+    folders_.assign(1, "");
+    paths_.clear();
   }
+  size_t found = 0;
+  for (size_t work = 0; work < per_call_; ++work) {
+    if (!paths_.empty()) {
+      const std::string path = std::move(paths_.front());
+      paths_.pop_front();
+      CheckOne(path, now, found);
+      continue;
+    }
+    if (folders_.empty()) {
+      in_pass_ = false;
+      return;
+    }
+    const std::string folder = std::move(folders_.back());
+    folders_.pop_back();
+    absl::StatusOr<std::vector<std::string>> names = kv_.List(folder);
+    if (!names.ok()) {
+      spdlog::warn("rotation: certificate expiry scan could not list \"{}\": {}", folder,
+                   ToStd(names.status().message()));
+      continue;
+    }
+    const int depth = static_cast<int>(std::count(folder.begin(), folder.end(), '/'));
+    for (const std::string& name : *names) {
+      std::string path = rekey::StrCat(folder, name);
+      if (!name.empty() && name.back() == '/') {
+        if (depth < kMaxFolderDepth) folders_.push_back(std::move(path));
+      } else {
+        paths_.push_back(std::move(path));
+      }
+    }
+  }
+}
+
+bool CertificateWatch::Scanning() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return in_pass_;
 }
 
 absl::StatusOr<size_t> CertificateWatch::ScanAll(absl::Time now) {
@@ -184,14 +221,18 @@ absl::Status CertificateWatch::Walk(const std::string& folder, absl::Time now, i
       RETURN_IF_ERROR(Walk(path, now, depth + 1, found));
       continue;
     }
-    const absl::Time not_after = NotAfter(path);
-    if (not_after == absl::InfiniteFuture()) continue;
-    ++found;
-    if (absl::Status s = Note(path, not_after, now); !s.ok()) {
-      spdlog::warn("rotation: certificate expiry check of {} failed: {}", path, ToStd(s.message()));
-    }
+    CheckOne(path, now, found);
   }
   return absl::OkStatus();
+}
+
+void CertificateWatch::CheckOne(const std::string& path, absl::Time now, size_t& found) {
+  const absl::Time not_after = NotAfter(path);
+  if (not_after == absl::InfiniteFuture()) return;
+  ++found;
+  if (absl::Status s = Note(path, not_after, now); !s.ok()) {
+    spdlog::warn("rotation: certificate expiry check of {} failed: {}", path, ToStd(s.message()));
+  }
 }
 
 absl::Time CertificateWatch::NotAfter(std::string_view path) {

@@ -4,6 +4,7 @@
 #ifndef REKEY_ROTATION_EXPIRY_H_
 #define REKEY_ROTATION_EXPIRY_H_
 
+#include <deque>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -64,15 +65,23 @@ std::optional<ExpiryNotice> CheckExpiry(absl::Time not_after, absl::Time now,
 // and AWS surfaces), and warnings are measured in days, so an hourly pass (the engine's Tick
 // calls MaybeScan; the interval is EngineOptions::certificate_scan_interval) is timely enough
 // and costs one read per secret per hour. The scan walks the KV tree with List, so it covers
-// secrets without a rotation config too.
+// secrets without a rotation config too. A pass is spread over ticks: each MaybeScan does at
+// most `per_call` units of work (one List or one secret read each), so a large store never holds
+// the scheduler thread for long; the next pass starts `interval` after the previous one started.
 class CertificateWatch {
  public:
   // References must outlive the watch. An empty `thresholds` still reports expiry.
   CertificateWatch(storage::Store& store, secrets::SecretsService& kv, EventLog& events,
-                   std::vector<absl::Duration> thresholds, absl::Duration interval);
+                   std::vector<absl::Duration> thresholds, absl::Duration interval,
+                   size_t per_call = kDefaultWorkPerCall);
 
-  // Scans when `interval` has passed since the last scan (the first call always scans).
+  static constexpr size_t kDefaultWorkPerCall = 500;
+
+  // Continues the pass in progress, or starts one when `interval` has passed since the last one
+  // started (the first call always starts one); does at most `per_call` units of work.
   void MaybeScan(absl::Time now);
+  // Whether a pass is in progress (it continues at the next MaybeScan).
+  bool Scanning() const;
   // One pass over every secret now; returns how many hold a certificate. Errors reading one
   // secret skip it; a failure to list or to commit is returned.
   absl::StatusOr<size_t> ScanAll(absl::Time now);
@@ -88,13 +97,21 @@ class CertificateWatch {
   // CheckExpiry decides, in one commit.
   absl::Status Note(std::string_view path, absl::Time not_after, absl::Time now);
 
+  // Checks `path` if it holds a certificate; counts it in `found`.
+  void CheckOne(const std::string& path, absl::Time now, size_t& found);
+
   storage::Store& store_;
   secrets::SecretsService& kv_;
   EventLog& events_;
   const std::vector<absl::Duration> thresholds_;
   const absl::Duration interval_;
-  std::mutex mu_;                                // held by MaybeScan through its scan
+  const size_t per_call_;
+  mutable std::mutex mu_;                        // held by MaybeScan through its work
   absl::Time next_scan_ = absl::InfinitePast();  // guarded by mu_
+  // The pass in progress (guarded by mu_): folders still to list, secrets still to read.
+  bool in_pass_ = false;
+  std::vector<std::string> folders_;
+  std::deque<std::string> paths_;
 };
 
 }  // namespace rekey::rotation

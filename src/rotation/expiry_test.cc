@@ -260,6 +260,36 @@ TEST_F(EngineExpiryTest, UnconfiguredSecretsAreScannedToo) {
   EXPECT_THAT(ev[0], HasSubstr("within 7d"));
 }
 
+TEST_F(EngineExpiryTest, APassIsSpreadOverCallsWithBoundedWork) {
+  EventLog events(store_);
+  CertificateWatch watch(store_, *kv_, events, DefaultExpiryWarnings(), absl::Hours(1),
+                         /*per_call=*/3);
+  for (int i = 0; i < 5; ++i) {
+    json::object v;
+    v["crt"] = CertPem(kT0 + 2 * kDay);
+    ASSERT_OK(kv_->Put(rekey::StrCat("many/c", i), Value(v), {}).status());
+  }
+  auto count = [&] {
+    size_t n = 0;
+    for (const Event& e : events.Since(0, 1000)) n += e.type == "certificate.expiring" ? 1 : 0;
+    return n;
+  };
+  // 1 List of the root + 1 List of many/ + 5 reads = 7 units: three calls of 3.
+  watch.MaybeScan(kT0);
+  EXPECT_TRUE(watch.Scanning());
+  EXPECT_EQ(count(), 1u);
+  watch.MaybeScan(kT0);
+  EXPECT_EQ(count(), 4u);
+  watch.MaybeScan(kT0);
+  EXPECT_EQ(count(), 5u);
+  watch.MaybeScan(kT0);  // nothing left: the pass ends
+  EXPECT_FALSE(watch.Scanning());
+  watch.MaybeScan(kT0 + absl::Minutes(59));  // not due yet
+  EXPECT_FALSE(watch.Scanning());
+  watch.MaybeScan(kT0 + absl::Hours(1));
+  EXPECT_TRUE(watch.Scanning());
+}
+
 TEST_F(EngineExpiryTest, StatusReportsCertificateExpiry) {
   Provision("app/tls", kT0 + 12 * kDay);
   Provision("app/plain", kT0);  // replaced below by a value without a certificate
