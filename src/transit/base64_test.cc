@@ -26,23 +26,34 @@ void ExpectAgrees(const std::string& text) {
   }
 }
 
-TEST(Base64Test, KnownVectors) {
+TEST(Base64Test, MatchesRfc4648VectorsAndGo) {
   EXPECT_EQ(Base64Encode(""), "");
   EXPECT_EQ(Base64Encode("f"), "Zg==");
   EXPECT_EQ(Base64Encode("fo"), "Zm8=");
   EXPECT_EQ(Base64Encode("foo"), "Zm9v");
   EXPECT_EQ(Base64Encode("foobar"), "Zm9vYmFy");
+  EXPECT_EQ(Base64Decode("Zm9vYg=="), "foob");
+  EXPECT_EQ(Base64Decode(""), "");
+  EXPECT_EQ(Base64Decode("Zm9v\r\nYmFy"), "foobar");  // Go skips CR and LF
+  std::string appended = "vault:v1:";
+  Base64EncodeAppend("foo", &appended);
+  EXPECT_EQ(appended, "vault:v1:Zm9v");
+}
+
+TEST(Base64Test, DecodeIsStrictLikeGo) {
+  for (const char* bad : {"Zg", "Zg=", "Zg==Zg==", "Z!==", "Zm9v YmFy",
+                          "Z===", "Zm9vYg=", "Zm9vY===", "Zm=9vYmFy", "Zm9v-mFy"}) {
+    EXPECT_EQ(Base64Decode(bad), std::nullopt) << bad;
+    EXPECT_EQ(Base64DecodeSecret(bad), std::nullopt) << bad;
+  }
+}
+
+TEST(Base64Test, UrlVariantHasNoPadding) {
   EXPECT_EQ(Base64Encode("\xfb\xff"), "+/8=");
   EXPECT_EQ(Base64UrlEncode("\xfb\xff"), "-_8");
-  EXPECT_EQ(Base64Decode("Zm9vYmFy"), "foobar");
-  EXPECT_EQ(Base64Decode("Zm9vYg=="), "foob");
-  EXPECT_EQ(Base64Decode("Zm9v\r\nYmFy"), "foobar");  // Go skips CR and LF
-  EXPECT_EQ(Base64Decode("Zm9vYg="), std::nullopt);
-  EXPECT_EQ(Base64Decode("Zm9vY==="), std::nullopt);
-  EXPECT_EQ(Base64Decode("Zm=9vYmFy"), std::nullopt);
-  EXPECT_EQ(Base64Decode("Zm9v-mFy"), std::nullopt);
   EXPECT_EQ(Base64UrlDecode("-_8"), "\xfb\xff");
   EXPECT_EQ(Base64UrlDecode("-_8="), std::nullopt);
+  EXPECT_EQ(Base64UrlDecode("+/8"), std::nullopt);
 }
 
 TEST(Base64Test, RoundTripsEveryLength) {
