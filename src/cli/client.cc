@@ -59,21 +59,25 @@ std::string UrlQueryValue(std::string_view value) {
   return PercentEncode(value, /*keep_slash=*/false);
 }
 
+ClientOptions ConnectionOptions(const GlobalOptions& global) {
+  ClientOptions options;
+  options.address = global.address;
+  if (options.address.empty()) options.address = FirstEnv({"REKEY_ADDR", "VAULT_ADDR"});
+  if (options.address.empty()) options.address = "http://127.0.0.1:8200";
+  options.ca_file = global.ca_file;
+  if (options.ca_file.empty()) options.ca_file = FirstEnv({"REKEY_CACERT", "VAULT_CACERT"});
+  const std::string skip = FirstEnv({"REKEY_SKIP_VERIFY", "VAULT_SKIP_VERIFY"});
+  options.tls_skip_verify = global.tls_skip_verify || skip == "1" || skip == "true";
+  return options;
+}
+
 std::optional<ClientResponse> Client::Send(std::string_view method, const std::string& path,
                                            std::string_view body, std::string_view content_type) {
-  std::string address = global_.address;
-  if (address.empty()) address = FirstEnv({"REKEY_ADDR", "VAULT_ADDR"});
-  if (address.empty()) address = "http://127.0.0.1:8200";
   std::string token = global_.token;
   if (token.empty()) token = FirstEnv({"REKEY_TOKEN", "VAULT_TOKEN"});
   if (client_ == nullptr) {
-    ClientOptions options;
-    options.address = address;
+    ClientOptions options = ConnectionOptions(global_);
     options.timeout = timeout_;
-    options.ca_file = global_.ca_file;
-    if (options.ca_file.empty()) options.ca_file = FirstEnv({"REKEY_CACERT", "VAULT_CACERT"});
-    const std::string skip = FirstEnv({"REKEY_SKIP_VERIFY", "VAULT_SKIP_VERIFY"});
-    options.tls_skip_verify = global_.tls_skip_verify || skip == "1" || skip == "true";
     absl::StatusOr<std::unique_ptr<HttpClient>> client = HttpClient::Create(options);
     if (!client.ok()) throw UsageError{std::string(ToStd(client.status().message()))};
     client_ = std::move(*client);

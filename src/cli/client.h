@@ -41,6 +41,11 @@ std::string UrlPath(std::string_view path);
 // Percent-encodes everything but [A-Za-z0-9._-] for use in a query value.
 std::string UrlQueryValue(std::string_view value);
 
+// How to reach the server: --address / REKEY_ADDR / VAULT_ADDR (default http://127.0.0.1:8200),
+// --ca-cert / REKEY_CACERT / VAULT_CACERT, --tls-skip-verify / REKEY_SKIP_VERIFY /
+// VAULT_SKIP_VERIFY. The timeout is left at its default.
+net::ClientOptions ConnectionOptions(const GlobalOptions& global);
+
 // One server connection, made on first use from the global options and the environment.
 // Not thread-safe.
 class Client {

@@ -22,8 +22,8 @@ struct GlobalOptions {
       false;  // --tls-skip-verify, or $REKEY_SKIP_VERIFY/$VAULT_SKIP_VERIFY=1|true
 };
 
-// Adds `kv`, `status`, `rotation` and `rotate` to `app`. When one of them runs, its exit code is
-// stored in `exit_code`. `global` must outlive parsing and the callbacks.
+// Adds `kv`, `status`, `rotation`, `rotate` and `transit` to `app`. When one of them runs, its exit
+// code is stored in `exit_code`. `global` must outlive parsing and the callbacks.
 void RegisterClientCommands(CLI::App& app, GlobalOptions& global, int& exit_code);
 
 }  // namespace rekey::cli
