@@ -62,7 +62,7 @@ struct StorageKeyOptions {
   absl::Duration poll_interval = absl::Seconds(5);
   // Where the job reports what it did (rotations, completion, unreadable records); never given
   // secret material. May be empty.
-  std::function<void(std::string_view)> log;
+  std::function<void(std::string_view)> log = nullptr;
 };
 
 // Thread-safe. Every reference must outlive the manager.

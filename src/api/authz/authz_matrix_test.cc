@@ -350,7 +350,9 @@ TEST_P(AuthzMatrixTest, Enforced) {
   auth::CreatedToken subject = stack_.TokenWithRules("subject", paths);
   std::string token(subject.token.Reveal());
   if (c.kind == Kind::kExpired) stack_.clock.Advance(absl::Hours(2));
-  if (c.kind == Kind::kRevoked) ASSERT_OK(stack_.tokens.Revoke(subject.entry.hash));
+  if (c.kind == Kind::kRevoked) {
+    ASSERT_OK(stack_.tokens.Revoke(subject.entry.hash));
+  }
   if (c.kind == Kind::kAccessor) token = subject.entry.accessor;
 
   std::string body(rule.example_body);

@@ -193,7 +193,9 @@ TEST_P(AwsMatrixTest, Enforced) {
         // Filtered, not refused: nothing about the secret comes back.
         EXPECT_EQ(status, 200);
         const json::object& o = res.as_object();
-        if (o.contains("SecretList")) EXPECT_TRUE(o.at("SecretList").as_array().empty());
+        if (o.contains("SecretList")) {
+          EXPECT_TRUE(o.at("SecretList").as_array().empty());
+        }
         if (o.contains("SecretValues")) {
           EXPECT_TRUE(o.at("SecretValues").as_array().empty());
           ASSERT_EQ(o.at("Errors").as_array().size(), 1u);
