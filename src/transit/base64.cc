@@ -1,6 +1,7 @@
 #include "transit/base64.h"
 
 #include <array>
+#include <bit>
 #include <cstdint>
 #include <cstring>
 
@@ -14,6 +15,7 @@ constexpr char kUrl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012
 // every character its 6-bit value pre-shifted into each of the four positions of a 24-bit group,
 // or kBad (decode).
 constexpr uint32_t kBad = 1u << 24;
+static_assert(std::endian::native == std::endian::little, "EncodeInto stores groups little-endian");
 
 struct Tables {
   std::array<uint16_t, 4096> pairs{};  // pairs[v] = alphabet[v >> 6] | alphabet[v & 63] << 8
@@ -44,12 +46,10 @@ void EncodeInto(std::string_view in, const char* alphabet, bool pad, char* out) 
   size_t i = 0;
   for (; i + 3 <= in.size(); i += 3) {
     const uint32_t v = (uint32_t{p[i]} << 16) | (uint32_t{p[i + 1]} << 8) | p[i + 2];
-    const uint16_t hi = pairs[v >> 12];
-    const uint16_t lo = pairs[v & 4095];
-    out[0] = static_cast<char>(hi & 0xff);
-    out[1] = static_cast<char>(hi >> 8);
-    out[2] = static_cast<char>(lo & 0xff);
-    out[3] = static_cast<char>(lo >> 8);
+    // Two table pairs make the group's four characters, stored at once (pairs hold their first
+    // character in the low byte, so this is their memory order on a little-endian machine).
+    const uint32_t group = pairs[v >> 12] | (uint32_t{pairs[v & 4095]} << 16);
+    std::memcpy(out, &group, 4);
     out += 4;
   }
   const size_t rest = in.size() - i;
