@@ -11,6 +11,7 @@
 #include "absl/time/time.h"
 #include "api/authz/route_table.h"
 #include "api/vault/authorize.h"
+#include "api/vault/data_response.h"
 #include "api/vault/json_fields.h"
 #include "api/vault/vault_wire.h"
 #include "api/vault/zeroing_json.h"
@@ -24,33 +25,6 @@ namespace json = boost::json;
 
 json::string_view View(std::string_view s) { return {s.data(), s.size()}; }
 
-json::object NewObject() { return json::object(ZeroingStorage()); }
-
-// Vault's envelope around `data`; values (tokens, claims) stay in zeroing storage until the body
-// string, which the server wipes after sending.
-http::Response Respond(const http::Request& req, json::object data,
-                       const std::vector<std::string>& warnings = {}) {
-  json::object top = NewObject();
-  top["request_id"] = View(req.request_id);
-  top["lease_id"] = "";
-  top["renewable"] = false;
-  top["lease_duration"] = 0;
-  top["data"] = std::move(data);
-  top["wrap_info"] = nullptr;
-  if (warnings.empty()) {
-    top["warnings"] = nullptr;
-  } else {
-    json::array w(ZeroingStorage());
-    for (const std::string& s : warnings) w.emplace_back(View(s));
-    top["warnings"] = std::move(w);
-  }
-  top["auth"] = nullptr;
-  SecretBytes body = SerializeSecret(top);
-  http::Response res;
-  res.body = std::string(body.Reveal());
-  return res;
-}
-
 json::value TimeJson(absl::Time t) {
   if (t == absl::InfiniteFuture() || t == absl::InfinitePast()) return nullptr;
   return json::value(View(absl::FormatTime("%Y-%m-%dT%H:%M:%E*SZ", t, absl::UTCTimeZone())));
@@ -61,7 +35,7 @@ std::string JwksPath(std::string_view name) {
 }
 
 json::object KeysetJson(const jwt::KeysetView& v) {
-  json::object d = NewObject();
+  json::object d = NewSecretObject();
   d["name"] = View(v.name);
   d["alg"] = View(jwt::AlgorithmName(v.config.alg));
   d["jwks_cache_ttl"] = absl::ToInt64Seconds(v.config.jwks_cache_ttl);
@@ -232,16 +206,16 @@ http::Response JwtHandler::Handle(http::Request& req) {
     absl::StatusOr<std::vector<std::string>> names = jwt_.ListKeysets();
     if (!names.ok()) return ErrorFromStatus(names.status());
     if (names->empty()) return ErrorResponse(404, "");
-    json::object data = NewObject();
+    json::object data = NewSecretObject();
     json::array keys;
     for (const std::string& n : *names) keys.emplace_back(View(n));
     data["keys"] = std::move(keys);
-    return Respond(req, std::move(data));
+    return DataResponse(req, std::move(data));
   }
   if (route == RouteId::kJwtKey && op == "GET") {
     absl::StatusOr<jwt::KeysetView> view = jwt_.GetKeyset(name);
     if (!view.ok()) return ErrorFromStatus(view.status());
-    return Respond(req, KeysetJson(*view));
+    return DataResponse(req, KeysetJson(*view));
   }
 
   // The rest are writes with a JSON body, parsed once into zeroing storage (claims, tokens).
@@ -259,11 +233,11 @@ http::Response JwtHandler::Handle(http::Request& req) {
     if (!created.ok()) return ErrorFromStatus(created.status());
     json::object data = KeysetJson(created->view);
     data["created"] = created->created;
-    return Respond(req, std::move(data));
+    return DataResponse(req, std::move(data));
   }
   if (route == RouteId::kJwtSign) {
     if (absl::Status s = OnlyFields(body, {"claims", "ttl"}); !s.ok()) return ErrorFromStatus(s);
-    json::object claims = NewObject();
+    json::object claims = NewSecretObject();
     if (const json::value* c = body.if_contains("claims"); c != nullptr && !c->is_null()) {
       if (!c->is_object()) {
         return ErrorResponse(400, "invalid value for \"claims\": expected a JSON object");
@@ -275,7 +249,7 @@ http::Response JwtHandler::Handle(http::Request& req) {
     absl::StatusOr<jwt::SignedToken> signed_token =
         jwt_.Sign(name, claims, ttl->value_or(absl::ZeroDuration()));
     if (!signed_token.ok()) return ErrorFromStatus(signed_token.status());
-    json::object data = NewObject();
+    json::object data = NewSecretObject();
     data["token"] = View(signed_token->token);
     data["kid"] = View(signed_token->kid);
     data["issued_at"] = absl::ToUnixSeconds(signed_token->issued_at);
@@ -287,7 +261,7 @@ http::Response JwtHandler::Handle(http::Request& req) {
       warnings.push_back(rekey::StrCat("ttl was capped to the keyset's max_token_ttl (",
                                        data["ttl"].as_int64(), "s)"));
     }
-    return Respond(req, std::move(data), warnings);
+    return DataResponse(req, std::move(data), warnings);
   }
   if (route == RouteId::kJwtVerify) {
     if (absl::Status s = OnlyFields(body, {"token", "issuer", "audience"}); !s.ok()) {
@@ -307,14 +281,14 @@ http::Response JwtHandler::Handle(http::Request& req) {
     options.audience = audience->value_or("");
     absl::StatusOr<jwt::VerifiedToken> verified = jwt_.Verify(name, **token, options);
     SecureWipe((*token)->data(), (*token)->size());
-    json::object data = NewObject();
+    json::object data = NewSecretObject();
     if (verified.ok()) {
       data["valid"] = true;
       data["kid"] = View(verified->kid);
-      json::object claims = NewObject();
+      json::object claims = NewSecretObject();
       claims = std::move(verified->claims);
       data["claims"] = std::move(claims);
-      return Respond(req, std::move(data));
+      return DataResponse(req, std::move(data));
     }
     const absl::StatusCode code = verified.status().code();
     if (code != absl::StatusCode::kUnauthenticated && code != absl::StatusCode::kInvalidArgument) {
@@ -322,7 +296,7 @@ http::Response JwtHandler::Handle(http::Request& req) {
     }
     data["valid"] = false;
     data["error"] = View(ToStd(verified.status().message()));
-    return Respond(req, std::move(data));
+    return DataResponse(req, std::move(data));
   }
   return ErrorResponse(405, "unsupported operation");
 }

@@ -9,6 +9,7 @@
 #include "absl/time/time.h"
 #include "api/authz/route_table.h"
 #include "api/vault/authorize.h"
+#include "api/vault/data_response.h"
 #include "api/vault/json_fields.h"
 #include "api/vault/vault_wire.h"
 #include "api/vault/zeroing_json.h"
@@ -35,49 +36,6 @@ std::string Rfc3339(absl::Time t) {
 }
 
 // --- responses --------------------------------------------------------------------------------
-
-// Serializes `v` into a string of exactly its size, so that no reallocation leaves an unwiped
-// copy of a private key behind (the server wipes the body after writing it).
-std::string SerializeBody(const json::value& v) {
-  char buf[4096];
-  size_t total = 0;
-  {
-    json::serializer sr;
-    sr.reset(&v);
-    while (!sr.done()) total += sr.read(buf, sizeof(buf)).size();
-  }
-  SecureWipe(buf, sizeof(buf));
-  std::string out(total, '\0');
-  json::serializer sr;
-  sr.reset(&v);
-  size_t at = 0;
-  while (!sr.done() && at < total) at += sr.read(out.data() + at, total - at).size();
-  return out;
-}
-
-// Vault's envelope around `data`, in zeroing storage (issue and exported generate carry keys).
-http::Response Respond(const http::Request& req, json::object data,
-                       const std::vector<std::string>& warnings = {}, int status = 200) {
-  json::object top(ZeroingStorage());
-  top["request_id"] = req.request_id;
-  top["lease_id"] = "";
-  top["renewable"] = false;
-  top["lease_duration"] = 0;
-  top["data"] = std::move(data);
-  top["wrap_info"] = nullptr;
-  if (warnings.empty()) {
-    top["warnings"] = nullptr;
-  } else {
-    json::array w(ZeroingStorage());
-    for (const std::string& s : warnings) w.emplace_back(J(s));
-    top["warnings"] = std::move(w);
-  }
-  top["auth"] = nullptr;
-  http::Response res;
-  res.status = status;
-  res.body = SerializeBody(top);
-  return res;
-}
 
 // A bare body (PEM or DER), as Vault serves pki/ca, pki/ca/pem, pki/ca_chain and the CRLs.
 http::Response Raw(std::string body, std::string_view content_type) {
@@ -106,7 +64,7 @@ http::Response ListResponse(const http::Request& req, const std::vector<std::str
   json::object data;
   data["keys"] = std::move(arr);
   if (key_info.has_value()) data["key_info"] = std::move(*key_info);
-  return Respond(req, std::move(data));
+  return DataResponse(req, std::move(data));
 }
 
 // --- request fields ---------------------------------------------------------------------------
@@ -235,7 +193,7 @@ http::Response PkiHandler::Handle(http::Request& req) {
       if (!r.ok()) return ErrorFromStatus(r.status());
       absl::StatusOr<pki::GeneratedIssuer> root = ca_.GenerateRoot(*r);
       if (!root.ok()) return ErrorFromStatus(root.status());
-      return Respond(req, pki::GeneratedRootToJson(*root, ZeroingStorage()));
+      return DataResponse(req, pki::GeneratedRootToJson(*root, ZeroingStorage()));
     }
     case RouteId::kPkiIntermediateGenerate: {
       absl::StatusOr<bool> exported = ExportedFromType(Segment(vreq, 3));
@@ -245,14 +203,14 @@ http::Response PkiHandler::Handle(http::Request& req) {
       if (!r.ok()) return ErrorFromStatus(r.status());
       absl::StatusOr<pki::IntermediateCsr> csr = ca_.GenerateIntermediateCsr(*r);
       if (!csr.ok()) return ErrorFromStatus(csr.status());
-      return Respond(req, pki::IntermediateCsrToJson(*csr, ZeroingStorage()));
+      return DataResponse(req, pki::IntermediateCsrToJson(*csr, ZeroingStorage()));
     }
     case RouteId::kPkiRootSignIntermediate: {
       absl::StatusOr<pki::SignIntermediateRequest> r = pki::SignIntermediateRequestFromJson(body);
       if (!r.ok()) return ErrorFromStatus(r.status());
       absl::StatusOr<pki::IssuedCertificate> signed_ca = ca_.SignIntermediate(*r);
       if (!signed_ca.ok()) return ErrorFromStatus(signed_ca.status());
-      return Respond(req, pki::IssuedToJson(*signed_ca), signed_ca->warnings);
+      return DataResponse(req, pki::IssuedToJson(*signed_ca), signed_ca->warnings);
     }
     case RouteId::kPkiIntermediateSetSigned: {
       absl::StatusOr<std::string_view> cert = StringField(body, "certificate");
@@ -262,7 +220,7 @@ http::Response PkiHandler::Handle(http::Request& req) {
       if (cert->empty()) return BadRequest("certificate: is required");
       absl::StatusOr<pki::IssuerInfo> issuer = ca_.SetSignedIntermediate(*cert, *name);
       if (!issuer.ok()) return ErrorFromStatus(issuer.status());
-      return Respond(req, ImportedJson(*issuer));
+      return DataResponse(req, ImportedJson(*issuer));
     }
     case RouteId::kPkiConfigCa: {
       absl::StatusOr<std::string_view> bundle = StringField(body, "pem_bundle");
@@ -272,7 +230,7 @@ http::Response PkiHandler::Handle(http::Request& req) {
       if (bundle->empty()) return BadRequest("pem_bundle: is required");
       absl::StatusOr<pki::IssuerInfo> issuer = ca_.ImportIssuer(SecretBytes(*bundle), *name);
       if (!issuer.ok()) return ErrorFromStatus(issuer.status());
-      return Respond(req, ImportedJson(*issuer));
+      return DataResponse(req, ImportedJson(*issuer));
     }
     case RouteId::kPkiIssuers: {
       absl::StatusOr<std::vector<pki::IssuerInfo>> issuers = ca_.ListIssuers();
@@ -304,7 +262,7 @@ http::Response PkiHandler::Handle(http::Request& req) {
       } else {
         data["last_leaf_not_after"] = J(Rfc3339(*last));
       }
-      return Respond(req, std::move(data));
+      return DataResponse(req, std::move(data));
     }
     case RouteId::kPkiIssuerRetire: {
       absl::StatusOr<std::optional<bool>> force = GetBool(body, "force");
@@ -316,7 +274,7 @@ http::Response PkiHandler::Handle(http::Request& req) {
       }
       issuer = ca_.ReadIssuer(issuer->issuer_id);
       if (!issuer.ok()) return ErrorFromStatus(issuer.status());
-      return Respond(req, pki::IssuerToJson(*issuer));
+      return DataResponse(req, pki::IssuerToJson(*issuer));
     }
     case RouteId::kPkiIssuerCrl: {
       const std::string_view format = Segment(vreq, 4);
@@ -337,7 +295,7 @@ http::Response PkiHandler::Handle(http::Request& req) {
       }
       absl::StatusOr<json::object> data = DefaultIssuerJson(ca_);
       if (!data.ok()) return ErrorFromStatus(data.status());
-      return Respond(req, *std::move(data));
+      return DataResponse(req, *std::move(data));
     }
 
     // --- public reads -----------------------------------------------------------------------
@@ -361,7 +319,7 @@ http::Response PkiHandler::Handle(http::Request& req) {
       if (!chain.ok()) return ErrorFromStatus(chain.status());
       json::object data = UnrevokedCertJson(*chain);
       data["ca_chain"] = J(*chain);
-      return Respond(req, std::move(data));
+      return DataResponse(req, std::move(data));
     }
     case RouteId::kPkiCert: {
       const std::string_view serial = Segment(vreq, 2);
@@ -369,16 +327,16 @@ http::Response PkiHandler::Handle(http::Request& req) {
       if (serial == "ca") {
         absl::StatusOr<std::string> pem = ca_.CaPem();
         if (!pem.ok()) return ErrorFromStatus(pem.status());
-        return Respond(req, UnrevokedCertJson(*pem));
+        return DataResponse(req, UnrevokedCertJson(*pem));
       }
       if (serial == "crl") {
         absl::StatusOr<std::string> pem = ca_.CrlPem();
         if (!pem.ok()) return ErrorFromStatus(pem.status());
-        return Respond(req, UnrevokedCertJson(*pem));
+        return DataResponse(req, UnrevokedCertJson(*pem));
       }
       absl::StatusOr<pki::CertificateEntry> entry = ca_.ReadCertificate(serial);
       if (!entry.ok()) return ErrorFromStatus(entry.status());
-      return Respond(req, pki::CertificateEntryToJson(*entry));
+      return DataResponse(req, pki::CertificateEntryToJson(*entry));
     }
     case RouteId::kPkiCerts: {
       absl::StatusOr<std::vector<std::string>> serials = ca_.ListCertificates();
@@ -425,7 +383,7 @@ http::Response PkiHandler::Handle(http::Request& req) {
       absl::StatusOr<pki::Role> role = ca_.ReadRole(name);
       if (role.status().code() == absl::StatusCode::kNotFound) return ErrorResponse(404, "");
       if (!role.ok()) return ErrorFromStatus(role.status());
-      return Respond(req, pki::RoleToJson(*role), warnings);
+      return DataResponse(req, pki::RoleToJson(*role), warnings);
     }
 
     // --- certificates -----------------------------------------------------------------------
@@ -434,14 +392,14 @@ http::Response PkiHandler::Handle(http::Request& req) {
       if (!r.ok()) return ErrorFromStatus(r.status());
       absl::StatusOr<pki::IssuedCertificate> issued = ca_.Issue(Segment(vreq, 2), *r);
       if (!issued.ok()) return FailAs400(issued.status());
-      return Respond(req, pki::IssuedToJson(*issued, ZeroingStorage()), issued->warnings);
+      return DataResponse(req, pki::IssuedToJson(*issued, ZeroingStorage()), issued->warnings);
     }
     case RouteId::kPkiSign: {
       absl::StatusOr<pki::SignRequest> r = pki::SignRequestFromJson(body);
       if (!r.ok()) return ErrorFromStatus(r.status());
       absl::StatusOr<pki::IssuedCertificate> issued = ca_.Sign(Segment(vreq, 2), *r);
       if (!issued.ok()) return FailAs400(issued.status());
-      return Respond(req, pki::IssuedToJson(*issued), issued->warnings);
+      return DataResponse(req, pki::IssuedToJson(*issued), issued->warnings);
     }
     case RouteId::kPkiRevoke: {
       absl::StatusOr<std::string_view> serial_field = StringField(body, "serial_number");
@@ -463,7 +421,7 @@ http::Response PkiHandler::Handle(http::Request& req) {
       if (!revoked.ok()) return FailAs400(revoked.status());
       json::object data = pki::RevocationToJson(*revoked);
       data["state"] = "revoked";
-      return Respond(req, std::move(data));
+      return DataResponse(req, std::move(data));
     }
 
     // --- CRL and tidy -----------------------------------------------------------------------
@@ -471,14 +429,14 @@ http::Response PkiHandler::Handle(http::Request& req) {
       if (absl::Status s = ca_.RotateCrl(); !s.ok()) return ErrorFromStatus(s);
       json::object data;
       data["success"] = true;
-      return Respond(req, std::move(data));
+      return DataResponse(req, std::move(data));
     }
     case RouteId::kPkiTidy: {
       absl::StatusOr<pki::TidyRequest> r = pki::TidyRequestFromJson(body);
       if (!r.ok()) return ErrorFromStatus(r.status());
       absl::StatusOr<pki::TidyResult> result = ca_.Tidy(*r);
       if (!result.ok()) return ErrorFromStatus(result.status());
-      return Respond(req, pki::TidyResultToJson(*result));
+      return DataResponse(req, pki::TidyResultToJson(*result));
     }
     default:
       break;

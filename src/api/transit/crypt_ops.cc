@@ -197,10 +197,10 @@ http::Response HandleDataKey(const TransitCall& call) {
   absl::StatusOr<transit::DataKey> key =
       call.transit.GenerateDataKey(Segment(call.vreq, 3), dk, kind == "plaintext");
   if (!key.ok()) return Fail(key.status());
-  json::object data = NewObject();
+  json::object data = NewSecretObject();
   FillCiphertext(key->ciphertext, data);
   if (key->plaintext.has_value()) SetBase64Secret(data, "plaintext", *key->plaintext);
-  return Respond(call.request, std::move(data));
+  return DataResponse(call.request, std::move(data));
 }
 
 }  // namespace rekey::api::transit_internal

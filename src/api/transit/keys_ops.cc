@@ -25,7 +25,7 @@ std::string FormatTimestamp(absl::Time t) {
 
 // Vault's key read response data.
 json::object KeyInfoJson(const KeyInfo& info) {
-  json::object d = NewObject();
+  json::object d = NewSecretObject();
   d["name"] = info.name;
   d["type"] = JsonView(transit::KeyTypeName(info.type));
   d["derived"] = info.derived;
@@ -47,14 +47,14 @@ json::object KeyInfoJson(const KeyInfo& info) {
     d["convergent_encryption"] = info.convergent;
     if (info.convergent) d["convergent_encryption_version"] = transit::kConvergentVersion;
   }
-  json::object keys = NewObject();
+  json::object keys = NewSecretObject();
   for (const transit::KeyVersionInfo& v : info.versions) {
     const std::string n = std::to_string(v.number);
     if (transit::IsSymmetric(info.type)) {
       keys[n] = absl::ToUnixSeconds(v.created);
       continue;
     }
-    json::object k = NewObject();
+    json::object k = NewSecretObject();
     std::string_view curve = transit::KeyTypeName(info.type);
     if (info.type == KeyType::kEcdsaP256) curve = "P-256";
     if (info.type == KeyType::kEcdsaP384) curve = "P-384";
@@ -109,7 +109,7 @@ absl::StatusOr<transit::KeyConfigUpdate> ConfigUpdate(const json::object& body) 
 // The answer to a request that changed a key: its read data, or the failure.
 http::Response RespondKey(const http::Request& req, const absl::StatusOr<KeyInfo>& info) {
   if (!info.ok()) return Fail(info.status());
-  return Respond(req, KeyInfoJson(*info));
+  return DataResponse(req, KeyInfoJson(*info));
 }
 
 }  // namespace
@@ -120,9 +120,9 @@ http::Response HandleListKeys(const TransitCall& call) {
   if (names->empty()) return ErrorResponse(404, "");
   json::array keys(ZeroingStorage());
   for (const std::string& n : *names) keys.emplace_back(JsonView(n));
-  json::object data = NewObject();
+  json::object data = NewSecretObject();
   data["keys"] = std::move(keys);
-  return Respond(call.request, std::move(data));
+  return DataResponse(call.request, std::move(data));
 }
 
 http::Response HandleKey(const TransitCall& call) {
@@ -150,7 +150,7 @@ http::Response HandleKey(const TransitCall& call) {
   if (!created.ok()) return Fail(created.status());
   std::vector<std::string> warnings;
   if (!created->created) warnings.push_back(rekey::StrCat("key ", name, " already existed"));
-  return Respond(call.request, KeyInfoJson(created->info), warnings);
+  return DataResponse(call.request, KeyInfoJson(created->info), warnings);
 }
 
 http::Response HandleKeyConfig(const TransitCall& call) {
@@ -159,7 +159,7 @@ http::Response HandleKeyConfig(const TransitCall& call) {
   absl::StatusOr<transit::TransitService::Configured> c =
       call.transit.UpdateKeyConfig(Segment(call.vreq, 2), *update);
   if (!c.ok()) return Fail(c.status());
-  return Respond(call.request, KeyInfoJson(c->info), c->warnings);
+  return DataResponse(call.request, KeyInfoJson(c->info), c->warnings);
 }
 
 http::Response HandleRotateKey(const TransitCall& call) {
@@ -192,13 +192,13 @@ http::Response HandleExportKey(const TransitCall& call) {
       call.transit.ExportKey(Segment(call.vreq, 3), *kind, version);
   if (exported.status().code() == absl::StatusCode::kNotFound) return ErrorResponse(404, "");
   if (!exported.ok()) return Fail(exported.status());
-  json::object keys = NewObject();
+  json::object keys = NewSecretObject();
   for (const auto& [n, value] : exported->keys) keys[std::to_string(n)] = JsonView(value.Reveal());
-  json::object data = NewObject();
+  json::object data = NewSecretObject();
   data["name"] = exported->name;
   data["type"] = JsonView(transit::KeyTypeName(exported->type));
   data["keys"] = std::move(keys);
-  return Respond(call.request, std::move(data));
+  return DataResponse(call.request, std::move(data));
 }
 
 }  // namespace rekey::api::transit_internal

@@ -41,9 +41,9 @@ http::Response HandleHash(const TransitCall& call) {
   if (!data_in.ok()) return Fail(data_in.status());
   absl::StatusOr<std::string> sum = transit::HashData(*algorithm, data_in->Reveal());
   if (!sum.ok()) return ErrorFromStatus(sum.status());
-  json::object data = NewObject();
+  json::object data = NewSecretObject();
   data["sum"] = *format == "hex" ? absl::BytesToHexString(*sum) : transit::Base64Encode(*sum);
-  return Respond(call.request, std::move(data));
+  return DataResponse(call.request, std::move(data));
 }
 
 http::Response HandleRandom(const TransitCall& call) {
@@ -63,7 +63,7 @@ http::Response HandleRandom(const TransitCall& call) {
   absl::StatusOr<std::string_view> format = EncodingFormat(call.body, "base64");
   if (!format.ok()) return Fail(format.status());
   SecretBytes random = call.transit.RandomBytes(bytes);
-  json::object data = NewObject();
+  json::object data = NewSecretObject();
   if (*format == "hex") {
     std::string hex = absl::BytesToHexString(ToAbsl(random.Reveal()));
     data["random_bytes"] = hex;
@@ -71,7 +71,7 @@ http::Response HandleRandom(const TransitCall& call) {
   } else {
     SetBase64Secret(data, "random_bytes", random);
   }
-  return Respond(call.request, std::move(data));
+  return DataResponse(call.request, std::move(data));
 }
 
 }  // namespace rekey::api::transit_internal

@@ -79,7 +79,7 @@ http::Response TransitHandler::Handle(http::Request& req) {
   const std::string& op = vreq.operation;
 
   // Bodies are parsed once, into zeroing storage (they may carry plaintext).
-  boost::json::object body = ti::NewObject();
+  boost::json::object body = NewSecretObject();
   if (op == "POST" || op == "PUT") {
     absl::StatusOr<boost::json::object> b = ti::BodyObject(req);
     if (!b.ok()) return ErrorFromStatus(b.status());

@@ -58,15 +58,15 @@ http::Response ItemBatch::Answer(const http::Request& req, const json::object& b
   if (!batch_) {
     if (!errors_[0].ok()) return Fail(errors_[0]);
     if (!results[0].ok()) return Fail(results[0].status());
-    json::object data = NewObject();
+    json::object data = NewSecretObject();
     fill(*results[0], data);
-    return Respond(req, std::move(data));
+    return DataResponse(req, std::move(data));
   }
   json::array out(ZeroingStorage());
   BatchTally tally;
   size_t next = 0;
   for (size_t i = 0; i < objects_.size(); ++i) {
-    json::object item = NewObject();
+    json::object item = NewSecretObject();
     absl::Status s = errors_[i];
     if (s.ok()) {
       const absl::StatusOr<T>& r = results[next++];

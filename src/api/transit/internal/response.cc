@@ -2,6 +2,7 @@
 
 #include <optional>
 
+#include "api/vault/data_response.h"
 #include "api/vault/json_fields.h"
 #include "api/vault/vault_wire.h"
 #include "api/vault/zeroing_json.h"
@@ -9,53 +10,6 @@
 #include "transit/base64.h"
 
 namespace rekey::api::transit_internal {
-namespace {
-
-// Serializes `v` into a string of exactly its size, so that no reallocation leaves an unwiped
-// copy of a value behind (the server wipes the body after writing it).
-std::string SerializeBody(const json::value& v) {
-  char buf[4096];
-  size_t total = 0;
-  {
-    json::serializer sr;
-    sr.reset(&v);
-    while (!sr.done()) total += sr.read(buf, sizeof(buf)).size();
-  }
-  SecureWipe(buf, sizeof(buf));
-  std::string out(total, '\0');
-  json::serializer sr;
-  sr.reset(&v);
-  size_t at = 0;
-  while (!sr.done() && at < total) at += sr.read(out.data() + at, total - at).size();
-  return out;
-}
-
-}  // namespace
-
-json::object NewObject() { return json::object(ZeroingStorage()); }
-
-http::Response Respond(const http::Request& req, json::object data,
-                       const std::vector<std::string>& warnings, int status) {
-  json::object top = NewObject();
-  top["request_id"] = req.request_id;
-  top["lease_id"] = "";
-  top["renewable"] = false;
-  top["lease_duration"] = 0;
-  top["data"] = std::move(data);
-  top["wrap_info"] = nullptr;
-  if (warnings.empty()) {
-    top["warnings"] = nullptr;
-  } else {
-    json::array w(ZeroingStorage());
-    for (const std::string& s : warnings) w.emplace_back(JsonView(s));
-    top["warnings"] = std::move(w);
-  }
-  top["auth"] = nullptr;
-  http::Response res;
-  res.status = status;
-  res.body = SerializeBody(top);
-  return res;
-}
 
 bool IsInternalError(const absl::Status& s) {
   switch (s.code()) {
@@ -115,9 +69,9 @@ http::Response BatchResponse(const http::Request& req, const json::object& body,
       }
     }
   }
-  json::object data = NewObject();
+  json::object data = NewSecretObject();
   data["batch_results"] = std::move(results);
-  return Respond(req, std::move(data), warnings, code);
+  return DataResponse(req, std::move(data), warnings, code);
 }
 
 }  // namespace rekey::api::transit_internal

@@ -9,6 +9,7 @@
 
 #include "absl/status/status.h"
 #include "api/http/message.h"
+#include "api/vault/data_response.h"
 #include "core/secret_bytes.h"
 
 namespace rekey::api::transit_internal {
@@ -17,13 +18,6 @@ namespace json = boost::json;
 
 // A view of `s` for storing into JSON (copied on assignment).
 inline json::string_view JsonView(std::string_view s) { return {s.data(), s.size()}; }
-
-// An empty object in zeroing storage, which wipes whatever the response carried when freed.
-json::object NewObject();
-
-// Vault's envelope around `data` with `warnings` (null when empty) and HTTP `status`.
-http::Response Respond(const http::Request& req, json::object data,
-                       const std::vector<std::string>& warnings = {}, int status = 200);
 
 // True for the codes Vault counts as internal errors (5xx) rather than the caller's.
 bool IsInternalError(const absl::Status& s);
