@@ -72,7 +72,7 @@ fuzz:
 	@scripts/install-deps build fuzz
 	@cmake --preset fuzz >/dev/null
 	@cmake --build --preset fuzz
-	@set -o pipefail; for f in vault_handler metadata keyset rotation_config; do \
+	@set -o pipefail; for f in vault_handler metadata keyset rotation_config transit_ciphertext; do \
 	  mkdir -p build/fuzz/corpus/$$f; \
 	  echo "== $$f ($(FUZZ_SECONDS)s)"; \
 	  build/fuzz/tests/fuzz/$${f}_fuzzer -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
