@@ -229,7 +229,7 @@ TEST_F(AcmeTestStepTest, AGoodCertificatePassesWithAHandshake) {
 TEST_F(AcmeTestStepTest, AMissingDomainFails) {
   SetPending({"www.example.com"});
   EXPECT_THAT(rotator_.Test(ctx_), StatusIs(absl::StatusCode::kFailedPrecondition,
-                                            HasSubstr("lacks the SAN(s) \"example.com\"")));
+                                            HasSubstr("it lacks SAN \"example.com\"")));
 }
 
 TEST_F(AcmeTestStepTest, AKeyThatIsNotTheCertificatesFails) {
@@ -270,7 +270,7 @@ TEST_F(AcmeTestStepTest, AChainToAnotherRootFails) {
   ASSERT_OK(other.GenerateRoot(root).status());
   std::ofstream(bundle_path_) << other.CaChainPem().value();
   EXPECT_THAT(rotator_.Test(ctx_),
-              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("does not verify")));
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("it does not chain to")));
 }
 
 TEST_F(AcmeTestStepTest, AnUnreadableTrustBundleIsNamed) {
