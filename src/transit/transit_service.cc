@@ -579,22 +579,36 @@ absl::StatusOr<std::vector<absl::StatusOr<Ciphertext>>> TransitService::Encrypt(
   RETURN_IF_ERROR(got.status());
   const KeyPolicy& p = *got->policy;
   std::vector<absl::StatusOr<uint32_t>> versions;
-  std::map<uint32_t, uint64_t> counts;
   for (const EncryptItem& item : items) {
-    absl::StatusOr<uint32_t> v = SupportsEncryption(p.type)
-                                     ? ResolveEncryptionVersion(p, item.key_version)
-                                     : absl::StatusOr<uint32_t>(absl::InvalidArgumentError(
-                                           rekey::StrCat("message encryption not supported for "
-                                                         "key type ",
-                                                         KeyTypeName(p.type))));
-    if (v.ok()) ++counts[*v];
-    versions.push_back(std::move(v));
+    versions.push_back(SupportsEncryption(p.type)
+                           ? ResolveEncryptionVersion(p, item.key_version)
+                           : absl::StatusOr<uint32_t>(absl::InvalidArgumentError(
+                                 rekey::StrCat("message encryption not supported for key type ",
+                                               KeyTypeName(p.type)))));
   }
-  std::map<uint32_t, absl::Status> taken = TakeUsage(*got->entry, name, counts);
-  EncryptSession session(p, random_, items.size());
+  return EncryptResolved(*got->entry, name, p, versions, [&](size_t i) {
+    const EncryptItem& item = items[i];
+    EncryptParams params;
+    params.context = item.context;
+    params.nonce = item.nonce;
+    params.associated_data = item.associated_data;
+    return std::make_pair(item.plaintext.Reveal(), params);
+  });
+}
+
+std::vector<absl::StatusOr<Ciphertext>> TransitService::EncryptResolved(
+    Entry& entry, std::string_view name, const KeyPolicy& p,
+    const std::vector<absl::StatusOr<uint32_t>>& versions,
+    const std::function<std::pair<std::string_view, EncryptParams>(size_t)>& input) {
+  std::map<uint32_t, uint64_t> counts;
+  for (const absl::StatusOr<uint32_t>& v : versions) {
+    if (v.ok()) ++counts[*v];
+  }
+  std::map<uint32_t, absl::Status> taken = TakeUsage(entry, name, counts);
+  EncryptSession session(p, random_, versions.size());
   std::vector<absl::StatusOr<Ciphertext>> out;
-  out.reserve(items.size());
-  for (size_t i = 0; i < items.size(); ++i) {
+  out.reserve(versions.size());
+  for (size_t i = 0; i < versions.size(); ++i) {
     if (!versions[i].ok()) {
       out.push_back(versions[i].status());
       continue;
@@ -603,13 +617,9 @@ absl::StatusOr<std::vector<absl::StatusOr<Ciphertext>>> TransitService::Encrypt(
       out.push_back(t);
       continue;
     }
-    const EncryptItem& item = items[i];
-    EncryptParams params;
+    auto [plaintext, params] = input(i);
     params.key_version = *versions[i];
-    params.context = item.context;
-    params.nonce = item.nonce;
-    params.associated_data = item.associated_data;
-    out.push_back(session.Encrypt(*versions[i], item.plaintext.Reveal(), params));
+    out.push_back(session.Encrypt(*versions[i], plaintext, params));
   }
   return out;
 }
@@ -645,37 +655,20 @@ absl::StatusOr<std::vector<absl::StatusOr<Ciphertext>>> TransitService::Rewrap(
   const KeyPolicy& p = *s.policy;
   std::vector<absl::StatusOr<SecretBytes>> plains;
   std::vector<absl::StatusOr<uint32_t>> versions;
-  std::map<uint32_t, uint64_t> counts;
   for (const RewrapItem& item : items) {
     DecryptParams params;
     params.context = item.context;
     params.nonce = item.nonce;
     absl::StatusOr<SecretBytes> plain = transit::Decrypt(p, item.ciphertext, params);
-    absl::StatusOr<uint32_t> v = plain.ok() ? ResolveEncryptionVersion(p, item.key_version)
-                                            : absl::StatusOr<uint32_t>(plain.status());
-    if (v.ok()) ++counts[*v];
+    versions.push_back(plain.ok() ? ResolveEncryptionVersion(p, item.key_version)
+                                  : absl::StatusOr<uint32_t>(plain.status()));
     plains.push_back(std::move(plain));
-    versions.push_back(std::move(v));
   }
-  std::map<uint32_t, absl::Status> taken = TakeUsage(*s.entry, name, counts);
-  EncryptSession session(p, random_, items.size());
-  std::vector<absl::StatusOr<Ciphertext>> out;
-  out.reserve(items.size());
-  for (size_t i = 0; i < items.size(); ++i) {
-    if (!versions[i].ok()) {
-      out.push_back(versions[i].status());
-      continue;
-    }
-    if (const absl::Status& t = taken[*versions[i]]; !t.ok()) {
-      out.push_back(t);
-      continue;
-    }
+  return EncryptResolved(*s.entry, name, p, versions, [&](size_t i) {
     EncryptParams params;
-    params.key_version = *versions[i];
     params.context = items[i].context;
-    out.push_back(session.Encrypt(*versions[i], plains[i]->Reveal(), params));
-  }
-  return out;
+    return std::make_pair(plains[i]->Reveal(), params);
+  });
 }
 
 absl::StatusOr<DataKey> TransitService::GenerateDataKey(std::string_view name,

@@ -277,6 +277,13 @@ class TransitService {
   std::map<uint32_t, absl::Status> TakeUsage(Entry& entry, std::string_view name,
                                              const std::map<uint32_t, uint64_t>& counts);
   void Evict(std::string_view name, const Entry* entry);
+  // The shared end of Encrypt and Rewrap: takes usage for every item whose version resolved
+  // (`versions`, one per item), then encrypts each granted item's plaintext with the params
+  // `input(i)` gives (key_version is set here); the others get their error.
+  std::vector<absl::StatusOr<Ciphertext>> EncryptResolved(
+      Entry& entry, std::string_view name, const KeyPolicy& p,
+      const std::vector<absl::StatusOr<uint32_t>>& versions,
+      const std::function<std::pair<std::string_view, EncryptParams>(size_t)>& input);
 
   storage::Store& store_;
   const Clock& clock_;

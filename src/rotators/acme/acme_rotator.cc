@@ -22,6 +22,7 @@
 #include "pki/deploy_check.h"
 #include "pki/keys.h"
 #include "pki/x509.h"
+#include "rotators/common/cert_value.h"
 #include "rotators/common/params.h"
 #include "rotators/exec/subprocess.h"
 
@@ -489,31 +490,6 @@ absl::StatusOr<StoredAccount> ParseAccount(const SecretBytes& value, std::string
   return out;
 }
 
-// The fields of a version's value the rotator needs.
-struct CertValue {
-  std::string certificate;
-  std::string chain;
-  SecretBytes private_key;
-  std::string serial_number;
-};
-
-absl::StatusOr<CertValue> ValueOf(const std::optional<rotation::VersionView>& v,
-                                  std::string_view what) {
-  if (!v.has_value() || !v->value.has_value()) {
-    return absl::FailedPreconditionError(rekey::StrCat("the ", what, " value is not readable"));
-  }
-  WipedObject obj;
-  RETURN_IF_ERROR(obj.Parse(v->value->Reveal(), rekey::StrCat("the ", what, " value")));
-  CertValue out;
-  out.certificate = obj.String("certificate");
-  out.chain = obj.String("chain");
-  out.serial_number = obj.String("serial_number");
-  if (const json::value* k = obj.object().if_contains("private_key"); k && k->is_string()) {
-    out.private_key = SecretBytes(S(k->get_string()));
-  }
-  return out;
-}
-
 std::string OriginOf(std::string_view url) {
   const size_t scheme = url.find("://");
   if (scheme == std::string_view::npos) return std::string(url.substr(0, 64));
@@ -799,7 +775,7 @@ absl::StatusOr<SecretBytes> AcmeRotator::Create(StepContext& ctx) {
 }
 
 absl::Status AcmeRotator::Set(StepContext& ctx) {
-  ASSIGN_OR_RETURN(CertValue pending, ValueOf(ctx.pending(), "pending"));
+  ASSIGN_OR_RETURN(CertValue pending, CertValueOf(ctx.pending(), "pending"));
   // Nothing to deploy: the CA issued the certificate; consumers read the new version.
   ctx.log().Info(rekey::StrCat("certificate ", pending.serial_number,
                                " is ready; consumers read it from the new version"));
@@ -808,7 +784,7 @@ absl::Status AcmeRotator::Set(StepContext& ctx) {
 
 absl::Status AcmeRotator::Test(StepContext& ctx) {
   ASSIGN_OR_RETURN(Config c, ConfigOf(ctx));
-  ASSIGN_OR_RETURN(CertValue pending, ValueOf(ctx.pending(), "pending"));
+  ASSIGN_OR_RETURN(CertValue pending, CertValueOf(ctx.pending(), "pending"));
   const std::string bundle_file =
       c.trust_bundle_file.empty() ? options_.default_trust_bundle_file : c.trust_bundle_file;
   ASSIGN_OR_RETURN(std::string bundle, ReadFile(bundle_file, "trust_bundle_file"));
@@ -873,7 +849,7 @@ absl::Status AcmeRotator::Revoke(StepContext& ctx) {
     ctx.log().Info("the previous certificate stays valid until it expires (revoke_on_retire off)");
     return absl::OkStatus();
   }
-  absl::StatusOr<CertValue> previous = ValueOf(ctx.previous(), "previous");
+  absl::StatusOr<CertValue> previous = CertValueOf(ctx.previous(), "previous");
   if (!previous.ok() || previous->certificate.empty()) {
     ctx.log().Warn("the previous value has no readable certificate; nothing to revoke");
     return absl::OkStatus();
@@ -901,7 +877,7 @@ absl::Status AcmeRotator::Revoke(StepContext& ctx) {
 absl::Status AcmeRotator::Rollback(StepContext& ctx) {
   ctx.state().erase(kOrderState);
   absl::StatusOr<Config> c = ConfigOf(ctx);
-  absl::StatusOr<CertValue> pending = ValueOf(ctx.pending(), "pending");
+  absl::StatusOr<CertValue> pending = CertValueOf(ctx.pending(), "pending");
   if (!c.ok() || !c->revoke_on_retire || !pending.ok() || pending->certificate.empty() ||
       !IsForDomains(*pending, *c)) {
     ctx.log().Info("the pending certificate was never current; it expires unused");

@@ -14,6 +14,7 @@
 #include "pki/ttl.h"
 #include "pki/verify.h"
 #include "pki/x509.h"
+#include "rotators/common/cert_value.h"
 #include "rotators/common/params.h"
 
 namespace rekey::rotators::pki {
@@ -119,31 +120,6 @@ std::string Rfc3339(absl::Time t) {
   return absl::FormatTime(absl::RFC3339_sec, t, absl::UTCTimeZone());
 }
 
-// The fields of a version's value the rotator needs.
-struct CertValue {
-  std::string certificate;
-  std::string chain;
-  SecretBytes private_key;
-  std::string serial_number;
-};
-
-absl::StatusOr<CertValue> ValueOf(const std::optional<rotation::VersionView>& v,
-                                  std::string_view what) {
-  if (!v.has_value() || !v->value.has_value()) {
-    return absl::FailedPreconditionError(rekey::StrCat("the ", what, " value is not readable"));
-  }
-  WipedObject obj;
-  RETURN_IF_ERROR(obj.Parse(v->value->Reveal(), rekey::StrCat("the ", what, " value")));
-  CertValue out;
-  out.certificate = obj.String("certificate");
-  out.chain = obj.String("chain");
-  out.serial_number = obj.String("serial_number");
-  if (const json::value* k = obj.object().if_contains("private_key"); k && k->is_string()) {
-    out.private_key = SecretBytes(S(k->get_string()));
-  }
-  return out;
-}
-
 // Revokes `serial`; a certificate the CA no longer knows (tidied) is not an error.
 absl::Status RevokeSerial(ca::CaService& ca, StepContext& ctx, std::string_view serial,
                           std::string_view why) {
@@ -232,7 +208,7 @@ absl::StatusOr<SecretBytes> PkiRotator::Create(StepContext& ctx) {
 }
 
 absl::Status PkiRotator::Set(StepContext& ctx) {
-  ASSIGN_OR_RETURN(CertValue pending, ValueOf(ctx.pending(), "pending"));
+  ASSIGN_OR_RETURN(CertValue pending, CertValueOf(ctx.pending(), "pending"));
   // Nothing to deploy: the CA made the certificate valid when it issued it; consumers pick the
   // new version up from the secret.
   ctx.log().Info(rekey::StrCat("certificate ", pending.serial_number,
@@ -242,7 +218,7 @@ absl::Status PkiRotator::Set(StepContext& ctx) {
 
 absl::Status PkiRotator::Test(StepContext& ctx) {
   ASSIGN_OR_RETURN(Config c, ConfigOf(ctx));
-  ASSIGN_OR_RETURN(CertValue pending, ValueOf(ctx.pending(), "pending"));
+  ASSIGN_OR_RETURN(CertValue pending, CertValueOf(ctx.pending(), "pending"));
   ASSIGN_OR_RETURN(std::string bundle, ca_.CaChainPem());
   ca::DeployCheck check;
   check.certificate = pending.certificate;
@@ -273,7 +249,7 @@ absl::Status PkiRotator::Revoke(StepContext& ctx) {
     ctx.log().Info("the previous certificate stays valid until it expires (revoke_on_retire off)");
     return absl::OkStatus();
   }
-  absl::StatusOr<CertValue> previous = ValueOf(ctx.previous(), "previous");
+  absl::StatusOr<CertValue> previous = CertValueOf(ctx.previous(), "previous");
   if (!previous.ok() || previous->serial_number.empty()) {
     ctx.log().Warn("the previous value has no readable serial_number; nothing to revoke");
     return absl::OkStatus();
@@ -283,7 +259,7 @@ absl::Status PkiRotator::Revoke(StepContext& ctx) {
 
 absl::Status PkiRotator::Rollback(StepContext& ctx) {
   std::string serial;
-  if (absl::StatusOr<CertValue> pending = ValueOf(ctx.pending(), "pending"); pending.ok()) {
+  if (absl::StatusOr<CertValue> pending = CertValueOf(ctx.pending(), "pending"); pending.ok()) {
     serial = pending->serial_number;
   } else if (auto it = ctx.state().find(kPendingSerial); it != ctx.state().end()) {
     serial = it->second;
