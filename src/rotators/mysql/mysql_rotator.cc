@@ -3,10 +3,7 @@
 #include <mysql.h>
 
 #include <algorithm>
-#include <array>
-#include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
-#include <boost/json/value.hpp>
+#include <boost/json/object.hpp>
 #include <cmath>
 #include <memory>
 #include <optional>
@@ -18,6 +15,7 @@
 #include "absl/time/time.h"
 #include "core/status_macros.h"
 #include "core/strings.h"
+#include "rotators/common/db_rotator.h"
 #include "rotators/common/params.h"
 
 namespace rekey::rotators::mysql {
@@ -27,11 +25,12 @@ namespace json = boost::json;
 using rotation::Problem;
 using rotation::StepContext;
 
-constexpr size_t kMaxUserName = 80;  // MariaDB 10.6+; MySQL 8: 32
 constexpr size_t kMaxMessageChars = 300;
-
-json::string_view J(std::string_view s) { return json::string_view(s.data(), s.size()); }
-std::string_view S(json::string_view s) { return std::string_view(s.data(), s.size()); }
+constexpr AccountNames kAccountNames = {.max_length = 80,  // MariaDB 10.6+; MySQL 8: 32
+                                        .bad_name = "must be an account name of 1 to 80 characters",
+                                        .bad_pair = "must be two different account names",
+                                        .bad_group = "must be a role name (\"\" = no shared role)",
+                                        .group_may_be_empty = true};
 
 std::string Redact(std::string text, const std::vector<std::string_view>& redact) {
   text = RedactValues(std::move(text), redact);
@@ -42,34 +41,19 @@ std::string Redact(std::string text, const std::vector<std::string_view>& redact
   return OneLine(text, kMaxMessageChars);
 }
 
-enum class RevokeMode { kLock, kRandomPassword };
+struct Config : DbParams {
+  Config() : DbParams(3306, absl::Seconds(10)) {}
+  // `params` as a Config, with every problem recorded in `problems`.
+  static Config Parse(const json::object& params, std::vector<Problem>* problems);
 
-struct Config {
-  std::string host;
-  int port = 3306;
   std::string tls = "prefer";  // disable | prefer | require | verify
   std::string ssl_ca;
-  std::string username;
   std::string user_host = "%";
-  std::string admin_secret;
-  bool alternating = false;
-  std::array<std::string, 2> users;
-  std::string group_role;  // "" = none
-  RevokeMode revoke_mode = RevokeMode::kLock;
+  RevokeMode revoke_mode = RevokeMode::kDisable;  // kDisable: ACCOUNT LOCK
   std::string verify_query = "SELECT 1";
-  absl::Duration timeout = absl::Seconds(10);
 };
 
-struct Credential {
-  std::string username;
-  SecretBytes password;
-};
-
-bool ValidName(std::string_view name) {
-  return !name.empty() && name.size() <= kMaxUserName && name.find('\0') == std::string::npos;
-}
-
-Config ParseConfig(const json::object& params, std::vector<Problem>* problems) {
+Config Config::Parse(const json::object& params, std::vector<Problem>* problems) {
   static const std::vector<std::string_view> kKnown = {
       "host",        "port",         "tls",      "ssl_ca",    "username",
       "user_host",   "admin_secret", "strategy", "usernames", "group_role",
@@ -85,15 +69,7 @@ Config ParseConfig(const json::object& params, std::vector<Problem>* problems) {
     }
   }
   if (auto ca = StringParam(params, "ssl_ca", problems)) c.ssl_ca = *ca;
-  if (auto user = StringParam(params, "username", problems)) {
-    if (!ValidName(*user)) {
-      AddProblem(problems, "username", "must be an account name of 1 to 80 characters");
-    } else {
-      c.username = *user;
-    }
-  } else if (!params.contains("username")) {
-    AddProblem(problems, "username", "is required");
-  }
+  UsernameParam(params, kAccountNames, problems, c);
   if (auto h = StringParam(params, "user_host", problems)) {
     if (h->empty() || h->size() > 255) {
       AddProblem(problems, "user_host", "must be the account's host part, e.g. \"%\"");
@@ -101,103 +77,14 @@ Config ParseConfig(const json::object& params, std::vector<Problem>* problems) {
       c.user_host = *h;
     }
   }
-  if (auto admin = StringParam(params, "admin_secret", problems)) {
-    if (admin->empty() || admin->size() > 512) {
-      AddProblem(problems, "admin_secret", "must be the path of a rekey secret");
-    } else {
-      c.admin_secret = *admin;
-    }
-  } else if (!params.contains("admin_secret")) {
-    AddProblem(problems, "admin_secret",
-               "is required: the path of a credential allowed to ALTER USER and CREATE USER");
-  }
-  if (auto strategy = StringParam(params, "strategy", problems)) {
-    if (*strategy == "alternating-users") {
-      c.alternating = true;
-    } else if (*strategy != "single-user") {
-      AddProblem(problems, "strategy", "must be single-user or alternating-users");
-    }
-  }
-  c.users = {c.username, c.username.empty() ? "" : rekey::StrCat(c.username, "_clone")};
-  if (const json::value* v = params.if_contains("usernames")) {
-    if (!c.alternating) {
-      AddProblem(problems, "usernames", "is only for strategy alternating-users");
-    } else if (!v->is_array() || v->get_array().size() != 2 || !v->get_array()[0].is_string() ||
-               !v->get_array()[1].is_string() || !ValidName(S(v->get_array()[0].get_string())) ||
-               !ValidName(S(v->get_array()[1].get_string())) ||
-               v->get_array()[0] == v->get_array()[1]) {
-      AddProblem(problems, "usernames", "must be two different account names");
-    } else {
-      c.users = {std::string(S(v->get_array()[0].get_string())),
-                 std::string(S(v->get_array()[1].get_string()))};
-    }
-  }
-  if (c.alternating && !c.username.empty()) c.group_role = rekey::StrCat(c.username, "_group");
-  if (auto group = StringParam(params, "group_role", problems)) {
-    if (!c.alternating) {
-      AddProblem(problems, "group_role", "is only for strategy alternating-users");
-    } else if (!group->empty() && !ValidName(*group)) {
-      AddProblem(problems, "group_role", "must be a role name (\"\" = no shared role)");
-    } else {
-      c.group_role = *group;
-    }
-  }
-  if (auto mode = StringParam(params, "revoke_mode", problems)) {
-    if (*mode == "random_password") {
-      c.revoke_mode = RevokeMode::kRandomPassword;
-    } else if (*mode != "lock") {
-      AddProblem(problems, "revoke_mode", "must be lock or random_password");
-    }
-  }
-  if (auto q = StringParam(params, "verify_query", problems)) {
-    if (q->empty() || q->size() > 4096) {
-      AddProblem(problems, "verify_query", "must be a non-empty SQL query");
-    } else {
-      c.verify_query = *q;
-    }
-  }
+  AdminSecretParam(params,
+                   "is required: the path of a credential allowed to ALTER USER and CREATE USER",
+                   problems, c);
+  StrategyParams(params, kAccountNames, problems, c);
+  RevokeModeParam(params, "lock", problems, c.revoke_mode);
+  VerifyQueryParam(params, problems, c.verify_query);
   TimeoutParam(params, "timeout", problems, c.timeout);
   return c;
-}
-
-absl::StatusOr<Config> ConfigOf(const StepContext& ctx) {
-  std::vector<Problem> problems;
-  Config c = ParseConfig(ctx.params(), &problems);
-  RETURN_IF_ERROR(FirstProblem(problems));
-  return c;
-}
-
-std::string TargetOf(const Config& c) { return rekey::StrCat(c.host, ":", c.port); }
-
-absl::StatusOr<Credential> CredentialOf(const SecretBytes& value, std::string_view what) {
-  boost::system::error_code ec;
-  json::value doc = json::parse(J(value.Reveal()), ec);
-  if (ec || !doc.is_object()) {
-    WipeJsonStrings(doc);
-    return absl::FailedPreconditionError(rekey::StrCat(what, " is not a JSON object"));
-  }
-  Credential cred;
-  const json::object& o = doc.get_object();
-  if (const json::value* u = o.if_contains("username"); u != nullptr && u->is_string()) {
-    cred.username = std::string(S(u->get_string()));
-  }
-  const json::value* p = o.if_contains("password");
-  const bool ok = p != nullptr && p->is_string() && !cred.username.empty();
-  if (ok) cred.password = SecretBytes(S(p->get_string()));
-  WipeJsonStrings(doc);
-  if (!ok) {
-    return absl::FailedPreconditionError(
-        rekey::StrCat(what, " lacks a \"username\" or \"password\" string"));
-  }
-  return cred;
-}
-
-absl::StatusOr<Credential> VersionCredential(const std::optional<rotation::VersionView>& v,
-                                             std::string_view what) {
-  if (!v.has_value() || !v->value.has_value()) {
-    return absl::FailedPreconditionError(rekey::StrCat("the ", what, " value is not readable"));
-  }
-  return CredentialOf(*v->value, rekey::StrCat("the ", what, " value"));
 }
 
 struct MysqlDeleter {
@@ -238,10 +125,7 @@ class Connection {
   static absl::StatusOr<std::unique_ptr<Connection>> Open(const Config& c, StepContext& ctx,
                                                           const std::string& user,
                                                           const SecretBytes& password) {
-    const absl::Duration left = std::min(c.timeout, ctx.deadline() - ctx.clock().Now());
-    if (left <= absl::ZeroDuration()) {
-      return absl::DeadlineExceededError("the step's deadline passed before reaching the server");
-    }
+    ASSIGN_OR_RETURN(const absl::Duration left, TimeLeft(ctx, c.timeout, "the server"));
     const unsigned int seconds = static_cast<unsigned int>(
         std::max<int64_t>(1, absl::ToInt64Seconds(absl::Ceil(left, absl::Seconds(1)))));
     std::unique_ptr<MYSQL, MysqlDeleter> m(mysql_init(nullptr));
@@ -341,19 +225,10 @@ class Connection {
 };
 
 absl::StatusOr<std::unique_ptr<Connection>> ConnectAdmin(const Config& c, StepContext& ctx) {
-  absl::StatusOr<SecretBytes> raw = ctx.ReadSecret(c.admin_secret);
-  if (!raw.ok()) {
-    return absl::FailedPreconditionError(rekey::StrCat(
-        "cannot read the admin credential \"", c.admin_secret, "\": ", raw.status().message()));
-  }
-  ASSIGN_OR_RETURN(Credential admin, CredentialOf(*raw, rekey::StrCat("the admin credential \"",
-                                                                      c.admin_secret, "\"")));
+  ASSIGN_OR_RETURN(Credential admin, AdminCredential(ctx, c.admin_secret));
   absl::StatusOr<std::unique_ptr<Connection>> conn =
       Connection::Open(c, ctx, admin.username, admin.password);
-  if (conn.status().code() == absl::StatusCode::kUnauthenticated) {
-    return absl::PermissionDeniedError(rekey::StrCat("the admin credential \"", c.admin_secret,
-                                                     "\" was refused: ", conn.status().message()));
-  }
+  RETURN_IF_ERROR(AdminConnectStatus(c.admin_secret, conn.status()));
   return conn;
 }
 
@@ -383,7 +258,7 @@ absl::Status SetPassword(Connection& conn, const Config& c, std::string_view use
 
 // Locks `user` (revoke_mode lock) or gives it a random password nobody knows.
 absl::Status Retire(Connection& conn, const Config& c, const std::string& user, Random& random) {
-  if (c.revoke_mode == RevokeMode::kLock) {
+  if (c.revoke_mode == RevokeMode::kDisable) {
     return conn.Exec(rekey::StrCat("ALTER USER ", Account(conn, c, user), " ACCOUNT LOCK"));
   }
   std::string pw = RandomPassword(random);
@@ -419,28 +294,7 @@ absl::Status EnsureAccounts(Connection& conn, const Config& c, Random& random) {
   return absl::OkStatus();
 }
 
-}  // namespace
-
-std::vector<Problem> MysqlRotator::Validate(const json::object& params) const {
-  std::vector<Problem> problems;
-  ParseConfig(params, &problems);
-  return problems;
-}
-
-std::vector<rotation::Reference> MysqlRotator::References(const json::object& params) const {
-  std::vector<rotation::Reference> refs;
-  AddReference(params, "admin_secret", "secret/data/", "", {"read"}, &refs);
-  return refs;
-}
-
-std::string MysqlRotator::TargetKey(const json::object& params) const {
-  std::vector<Problem> problems;
-  Config c = ParseConfig(params, &problems);
-  return c.host.empty() ? "" : rekey::StrCat("mysql://", c.host, ":", c.port);
-}
-
-absl::Status MysqlRotator::Check(StepContext& ctx) {
-  ASSIGN_OR_RETURN(Config c, ConfigOf(ctx));
+absl::Status Check(const Config& c, StepContext& ctx) {
   RETURN_IF_ERROR(ctx.Generate().status());
   ASSIGN_OR_RETURN(auto conn, ConnectAdmin(c, ctx));
   // A non-admin account sees only its own rows of USER_PRIVILEGES.
@@ -462,43 +316,11 @@ absl::Status MysqlRotator::Check(StepContext& ctx) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<SecretBytes> MysqlRotator::Create(StepContext& ctx) {
-  ASSIGN_OR_RETURN(Config c, ConfigOf(ctx));
-  json::value doc = json::object();
-  if (ctx.current().has_value() && ctx.current()->value.has_value()) {
-    boost::system::error_code ec;
-    doc = json::parse(J(ctx.current()->value->Reveal()), ec);
-    if (ec || !doc.is_object()) {
-      WipeJsonStrings(doc);
-      return absl::FailedPreconditionError("the current value is not a JSON object");
-    }
-  }
-  json::object& o = doc.get_object();
-  std::string user = c.username;
-  if (c.alternating) {
-    std::string active;
-    if (const json::value* u = o.if_contains("username"); u != nullptr && u->is_string()) {
-      active = std::string(S(u->get_string()));
-    }
-    user = !ctx.current().has_value() ? c.users[0] : active == c.users[1] ? c.users[0] : c.users[1];
-  }
-  absl::StatusOr<SecretBytes> password = ctx.Generate();
-  if (!password.ok()) {
-    WipeJsonStrings(doc);
-    return password.status();
-  }
-  if (json::value* old = o.if_contains("password")) WipeJsonStrings(*old);
-  o["username"] = J(user);
-  o["password"] = J(password->Reveal());
-  o["host"] = J(c.host);
-  o["port"] = c.port;
-  std::string text = json::serialize(o);
-  WipeJsonStrings(doc);
-  return SecretBytes::TakeFrom(text);
+absl::StatusOr<SecretBytes> Create(const Config& c, StepContext& ctx) {
+  return NewCredentialValue(ctx, c);
 }
 
-absl::Status MysqlRotator::Set(StepContext& ctx) {
-  ASSIGN_OR_RETURN(Config c, ConfigOf(ctx));
+absl::Status Set(const Config& c, StepContext& ctx) {
   ASSIGN_OR_RETURN(Credential pending, VersionCredential(ctx.pending(), "pending"));
   ASSIGN_OR_RETURN(auto conn, ConnectAdmin(c, ctx));
   if (c.alternating) {
@@ -521,25 +343,14 @@ absl::Status MysqlRotator::Set(StepContext& ctx) {
   return absl::OkStatus();
 }
 
-absl::Status MysqlRotator::Test(StepContext& ctx) {
-  ASSIGN_OR_RETURN(Config c, ConfigOf(ctx));
-  ASSIGN_OR_RETURN(Credential pending, VersionCredential(ctx.pending(), "pending"));
-  absl::StatusOr<std::unique_ptr<Connection>> conn =
-      Connection::Open(c, ctx, pending.username, pending.password);
-  if (conn.status().code() == absl::StatusCode::kUnauthenticated) {
-    return absl::FailedPreconditionError(
-        rekey::StrCat("the new password of account \"", pending.username,
-                      "\" was refused: ", conn.status().message()));
-  }
-  RETURN_IF_ERROR(conn.status());
-  RETURN_IF_ERROR((*conn)->Exec(c.verify_query));
-  ctx.log().Info(rekey::StrCat("account \"", pending.username, "\" logged in to ", TargetOf(c),
-                               " and ran the verify query"));
-  return absl::OkStatus();
+absl::Status Test(const Config& c, StepContext& ctx) {
+  return LogInAndVerify(ctx, c, "account", c.verify_query,
+                        [&](const std::string& user, const SecretBytes& password) {
+                          return Connection::Open(c, ctx, user, password);
+                        });
 }
 
-absl::Status MysqlRotator::Revoke(StepContext& ctx) {
-  ASSIGN_OR_RETURN(Config c, ConfigOf(ctx));
+absl::Status Revoke(const Config& c, StepContext& ctx) {
   ASSIGN_OR_RETURN(Credential live, VersionCredential(ctx.current(), "current"));
   if (!c.alternating) {
     ASSIGN_OR_RETURN(auto conn, ConnectAdmin(c, ctx));
@@ -562,18 +373,16 @@ absl::Status MysqlRotator::Revoke(StepContext& ctx) {
   }
   ASSIGN_OR_RETURN(auto conn, ConnectAdmin(c, ctx));
   RETURN_IF_ERROR(Retire(*conn, c, previous.username, ctx.random()));
-  ctx.log().Info(
-      rekey::StrCat("revoked account \"", previous.username, "\" on ", TargetOf(c),
-                    c.revoke_mode == RevokeMode::kLock ? " (ACCOUNT LOCK)" : " (random password)"));
+  ctx.log().Info(rekey::StrCat(
+      "revoked account \"", previous.username, "\" on ", TargetOf(c),
+      c.revoke_mode == RevokeMode::kDisable ? " (ACCOUNT LOCK)" : " (random password)"));
   return absl::OkStatus();
 }
 
-absl::Status MysqlRotator::Rollback(StepContext& ctx) {
-  ASSIGN_OR_RETURN(Config c, ConfigOf(ctx));
+absl::Status Rollback(const Config& c, StepContext& ctx) {
   if (!ctx.pending().has_value()) return absl::OkStatus();
   ASSIGN_OR_RETURN(Credential pending, VersionCredential(ctx.pending(), "pending"));
-  std::optional<Credential> cur;
-  if (auto cr = VersionCredential(ctx.current(), "current"); cr.ok()) cur = std::move(*cr);
+  std::optional<Credential> cur = ReadableCredential(ctx.current());
   ASSIGN_OR_RETURN(auto conn, ConnectAdmin(c, ctx));
   if (c.alternating) {
     if (cur.has_value() && cur->username == pending.username) return absl::OkStatus();
@@ -595,8 +404,10 @@ absl::Status MysqlRotator::Rollback(StepContext& ctx) {
   return absl::OkStatus();
 }
 
+}  // namespace
+
 absl::Status RegisterMysqlRotator(rotation::RotatorRegistry& registry) {
-  return registry.Register("mysql", std::make_unique<MysqlRotator>());
+  return RegisterDbRotator(registry, "mysql", Check, Create, Set, Test, Revoke, Rollback);
 }
 
 }  // namespace rekey::rotators::mysql

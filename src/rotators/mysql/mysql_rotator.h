@@ -5,17 +5,13 @@
 #ifndef REKEY_ROTATORS_MYSQL_MYSQL_ROTATOR_H_
 #define REKEY_ROTATORS_MYSQL_MYSQL_ROTATOR_H_
 
-#include <boost/json/object.hpp>
-#include <string>
-#include <vector>
-
 #include "absl/status/status.h"
-#include "absl/status/statusor.h"
 #include "rotation/registry.h"
-#include "rotation/rotator.h"
 
 namespace rekey::rotators::mysql {
 
+// Registers the rotator as "mysql"; its TargetKey is "mysql://host:port".
+//
 // Thread-safe and stateless: each step opens its own blocking connection with connect, read and
 // write timeouts of min(params.timeout, time left before the step's deadline).
 //
@@ -26,22 +22,6 @@ namespace rekey::rotators::mysql {
 // Errors: unreachable → kUnavailable / kDeadlineExceeded; the admin credential missing →
 // kFailedPrecondition, refused or lacking privileges → kPermissionDenied; a password the server's
 // policy rejects → kInvalidArgument; the new password refused at test → kFailedPrecondition.
-class MysqlRotator final : public rotation::Rotator {
- public:
-  std::vector<rotation::Problem> Validate(const boost::json::object& params) const override;
-  // "mysql://host:port".
-  std::string TargetKey(const boost::json::object& params) const override;
-  std::vector<rotation::Reference> References(const boost::json::object& params) const override;
-
-  absl::Status Check(rotation::StepContext& ctx) override;
-  absl::StatusOr<SecretBytes> Create(rotation::StepContext& ctx) override;
-  absl::Status Set(rotation::StepContext& ctx) override;
-  absl::Status Test(rotation::StepContext& ctx) override;
-  absl::Status Revoke(rotation::StepContext& ctx) override;
-  absl::Status Rollback(rotation::StepContext& ctx) override;
-};
-
-// Registers MysqlRotator as "mysql".
 absl::Status RegisterMysqlRotator(rotation::RotatorRegistry& registry);
 
 }  // namespace rekey::rotators::mysql

@@ -17,20 +17,20 @@
 #include "core/strings.h"
 #include "core/testing/status_matchers.h"
 #include "rotation/testing/fake_step_context.h"
+#include "rotators/testing/db_rotator_fixture.h"
 #include "rotators/testing/json_helpers.h"
-#include "rotators/testing/services.h"
 
 namespace rekey::rotators::mysql {
 namespace {
 
 namespace json = boost::json;
-using ::rekey::rotation::Problem;
 using ::rekey::rotation::Step;
 using ::rekey::rotation::testing::FakeStepContext;
 using ::rekey::rotators::testing::Cred;
 using ::rekey::rotators::testing::Field;
 using ::rekey::rotators::testing::Fields;
 using ::rekey::rotators::testing::Obj;
+using ::rekey::rotators::testing::RegisteredRotator;
 using ::rekey::testing::StatusIs;
 using ::testing::HasSubstr;
 using ::testing::Not;
@@ -38,22 +38,16 @@ using ::testing::Not;
 constexpr char kAdminPath[] = "ops/mysql-admin";
 constexpr char kOddPassword[] = "p'w\"d\\ $x;-- %_ é";
 
-class MysqlRotatorTest : public ::testing::Test {
+class MysqlRotatorTest : public testing::DbRotatorTest {
  protected:
+  MysqlRotatorTest()
+      : DbRotatorTest(RegisterMysqlRotator, "mysql", testing::kMariaDb, kAdminPath,
+                      {kOddPassword}) {}
+
   void SetUp() override {
-    if (testing::ServicesDisabled()) {
-      GTEST_SKIP() << "REKEY_NO_SERVICES=1: skipping a test that needs a real MariaDB";
-    }
-    absl::StatusOr<testing::ServiceEnv> env = testing::StartService("mariadb");
-    ASSERT_TRUE(env.ok()) << env.status();
-    port_ = std::stoi(testing::Var(*env, "REKEY_MYSQL_PORT"));
-    admin_user_ = testing::Var(*env, "REKEY_MYSQL_ADMIN_USER");
-    admin_password_ = testing::Var(*env, "REKEY_MYSQL_ADMIN_PASSWORD");
-    ASSERT_FALSE(admin_password_.empty()) << "the services env file has no admin password";
-    const std::string test = ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    user_ = rekey::StrCat("a'\"", getpid() % 100000, "_", test.substr(0, 12));
-    ctx_.SetSecret(kAdminPath, Cred(admin_user_, admin_password_));
-    ctx_.set_deadline(absl::InfiniteFuture());
+    DbRotatorTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    user_ = rekey::StrCat("a'\"", getpid() % 100000, "_", TestName(12));
     admin_ = Connect(admin_user_, admin_password_);
     ASSERT_NE(admin_, nullptr) << "cannot log in as the services admin account";
   }
@@ -128,37 +122,21 @@ class MysqlRotatorTest : public ::testing::Test {
     return p;
   }
 
-  void CreatePending(uint64_t number) {
-    ctx_.set_step(Step::kCreate);
-    ASSERT_OK_AND_ASSIGN(SecretBytes value, rotator_.Create(ctx_));
-    ctx_.set_pending(
-        FakeStepContext::MakeVersion(number, rekey::StrCat("v", number), value.Reveal()));
-  }
-
-  void ExpectNoSecretsIn(const std::string& text) {
-    EXPECT_THAT(text, Not(HasSubstr(admin_password_)));
-    EXPECT_THAT(text, Not(HasSubstr(kOddPassword)));
-    for (const std::string& g : ctx_.generated()) EXPECT_THAT(text, Not(HasSubstr(g)));
-  }
-
-  int port_ = 0;
-  std::string admin_user_, admin_password_, user_;
+  std::string user_;
   MYSQL* admin_ = nullptr;
-  FakeStepContext ctx_;
-  MysqlRotator rotator_;
 };
 
 TEST(MysqlRotatorValidateTest, ReportsEveryProblem) {
-  MysqlRotator r;
-  EXPECT_EQ(Fields(r.Validate(Obj(R"({"port": 0, "tls": "maybe", "strategy": "x",
+  RegisteredRotator r(RegisterMysqlRotator, "mysql");
+  EXPECT_EQ(Fields(r->Validate(Obj(R"({"port": 0, "tls": "maybe", "strategy": "x",
                                       "revoke_mode": "drop", "bogus": 1})"))),
             (std::set<std::string>{"params.host", "params.port", "params.tls", "params.strategy",
                                    "params.revoke_mode", "params.bogus", "params.username",
                                    "params.admin_secret"}));
-  EXPECT_TRUE(r.Validate(Obj(R"({"host": "h", "username": "u", "admin_secret": "a",
+  EXPECT_TRUE(r->Validate(Obj(R"({"host": "h", "username": "u", "admin_secret": "a",
                                  "strategy": "alternating-users"})"))
                   .empty());
-  EXPECT_EQ(r.TargetKey(Obj(R"({"host": "db2", "username": "u"})")), "mysql://db2:3306");
+  EXPECT_EQ(r->TargetKey(Obj(R"({"host": "db2", "username": "u"})")), "mysql://db2:3306");
 }
 
 TEST_F(MysqlRotatorTest, AlternatingUsersFlipsLocksAndUnlocks) {

@@ -1,8 +1,6 @@
 #include "rotators/postgres/postgres_rotator.h"
 
-#include <array>
-#include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
+#include <algorithm>
 #include <boost/json/value.hpp>
 #include <memory>
 #include <optional>
@@ -12,6 +10,7 @@
 #include "absl/time/time.h"
 #include "core/status_macros.h"
 #include "core/strings.h"
+#include "rotators/common/db_rotator.h"
 #include "rotators/common/params.h"
 #include "rotators/postgres/pg_client.h"
 
@@ -25,38 +24,29 @@ using rotation::StepContext;
 constexpr size_t kMaxRoleName = 63;  // NAMEDATALEN - 1
 constexpr size_t kMaxStatements = 16;
 constexpr size_t kMaxStatementChars = 4096;
+constexpr AccountNames kRoleNames = {.max_length = kMaxRoleName,
+                                     .bad_name = "must be a role name of 1 to 63 bytes",
+                                     .bad_pair = "must be two different role names",
+                                     .bad_group = "must be a role name of 1 to 63 bytes",
+                                     .group_may_be_empty = false};
 
 json::string_view J(std::string_view s) { return json::string_view(s.data(), s.size()); }
 std::string_view S(json::string_view s) { return std::string_view(s.data(), s.size()); }
 
-struct Credential {
-  std::string username;
-  SecretBytes password;
-};
+// admin_secret "" = self-rotation (single-user only); timeout = params.statement_timeout.
+struct Config : DbParams {
+  Config() : DbParams(5432, absl::Seconds(10)) {}
+  // `params` as a Config, with every problem recorded in `problems`.
+  static Config Parse(const json::object& params, std::vector<Problem>* problems);
 
-enum class RevokeMode { kNoLogin, kRandomPassword };
-
-struct Config {
-  std::string host;
-  int port = 5432;
   std::string database = "postgres";
   std::string sslmode = "prefer";
   std::string sslrootcert;
-  std::string username;
-  std::string admin_secret;  // empty = self-rotation (single-user only)
-  bool alternating = false;
-  std::array<std::string, 2> users;
-  std::string group_role;
   std::vector<std::string> set_statements;
   std::vector<std::string> revoke_statements;
-  RevokeMode revoke_mode = RevokeMode::kNoLogin;
+  RevokeMode revoke_mode = RevokeMode::kDisable;  // kDisable: NOLOGIN
   std::string verify_query = "SELECT 1";
-  absl::Duration timeout = absl::Seconds(10);
 };
-
-bool ValidRoleName(std::string_view name) {
-  return !name.empty() && name.size() <= kMaxRoleName && name.find('\0') == std::string_view::npos;
-}
 
 // The placeholders a statement may use.
 bool ValidTemplate(std::string_view t, std::string* why) {
@@ -101,7 +91,7 @@ std::vector<std::string> StatementsParam(const json::object& params, std::string
   return out;
 }
 
-Config ParseConfig(const json::object& params, std::vector<Problem>* problems) {
+Config Config::Parse(const json::object& params, std::vector<Problem>* problems) {
   static const std::vector<std::string_view> kKnown = {
       "host",        "port",         "database",         "sslmode",
       "sslrootcert", "username",     "usernames",        "admin_secret",
@@ -128,116 +118,19 @@ Config ParseConfig(const json::object& params, std::vector<Problem>* problems) {
     }
   }
   if (auto cert = StringParam(params, "sslrootcert", problems)) c.sslrootcert = *cert;
-  if (auto user = StringParam(params, "username", problems)) {
-    if (!ValidRoleName(*user)) {
-      AddProblem(problems, "username", "must be a role name of 1 to 63 bytes");
-    } else {
-      c.username = *user;
-    }
-  } else if (!params.contains("username")) {
-    AddProblem(problems, "username", "is required");
-  }
-  if (auto admin = StringParam(params, "admin_secret", problems)) {
-    if (admin->empty() || admin->size() > 512) {
-      AddProblem(problems, "admin_secret", "must be the path of a rekey secret");
-    } else {
-      c.admin_secret = *admin;
-    }
-  }
-  if (auto strategy = StringParam(params, "strategy", problems)) {
-    if (*strategy == "alternating-users") {
-      c.alternating = true;
-    } else if (*strategy != "single-user") {
-      AddProblem(problems, "strategy", "must be single-user or alternating-users");
-    }
-  }
-  c.users = {c.username, c.username.empty() ? "" : rekey::StrCat(c.username, "_clone")};
-  if (const json::value* v = params.if_contains("usernames")) {
-    if (!c.alternating) {
-      AddProblem(problems, "usernames", "is only for strategy alternating-users");
-    } else if (!v->is_array() || v->get_array().size() != 2 || !v->get_array()[0].is_string() ||
-               !v->get_array()[1].is_string() ||
-               !ValidRoleName(S(v->get_array()[0].get_string())) ||
-               !ValidRoleName(S(v->get_array()[1].get_string())) ||
-               v->get_array()[0] == v->get_array()[1]) {
-      AddProblem(problems, "usernames", "must be two different role names");
-    } else {
-      c.users = {std::string(S(v->get_array()[0].get_string())),
-                 std::string(S(v->get_array()[1].get_string()))};
-    }
-  }
-  c.group_role = c.username.empty() ? "" : rekey::StrCat(c.username, "_group");
-  if (auto group = StringParam(params, "group_role", problems)) {
-    if (!c.alternating) {
-      AddProblem(problems, "group_role", "is only for strategy alternating-users");
-    } else if (!ValidRoleName(*group)) {
-      AddProblem(problems, "group_role", "must be a role name of 1 to 63 bytes");
-    } else {
-      c.group_role = *group;
-    }
-  }
+  UsernameParam(params, kRoleNames, problems, c);
+  AdminSecretParam(params, "", problems, c);
+  StrategyParams(params, kRoleNames, problems, c);
   if (c.alternating && c.admin_secret.empty() && !params.contains("admin_secret")) {
     AddProblem(problems, "admin_secret",
                "is required for alternating-users (a role with CREATEROLE changes both roles)");
   }
   c.set_statements = StatementsParam(params, "set_statements", problems);
   c.revoke_statements = StatementsParam(params, "revoke_statements", problems);
-  if (auto mode = StringParam(params, "revoke_mode", problems)) {
-    if (*mode == "random_password") {
-      c.revoke_mode = RevokeMode::kRandomPassword;
-    } else if (*mode != "nologin") {
-      AddProblem(problems, "revoke_mode", "must be nologin or random_password");
-    }
-  }
-  if (auto q = StringParam(params, "verify_query", problems)) {
-    if (q->empty() || q->size() > kMaxStatementChars) {
-      AddProblem(problems, "verify_query", "must be a non-empty SQL query");
-    } else {
-      c.verify_query = *q;
-    }
-  }
+  RevokeModeParam(params, "nologin", problems, c.revoke_mode);
+  VerifyQueryParam(params, problems, c.verify_query);
   TimeoutParam(params, "statement_timeout", problems, c.timeout);
   return c;
-}
-
-absl::StatusOr<Config> ConfigOf(const StepContext& ctx) {
-  std::vector<Problem> problems;
-  Config c = ParseConfig(ctx.params(), &problems);
-  RETURN_IF_ERROR(FirstProblem(problems));
-  return c;
-}
-
-std::string TargetOf(const Config& c) { return rekey::StrCat(c.host, ":", c.port); }
-
-// The credential in a version's or secret's JSON value; `what` names it in messages.
-absl::StatusOr<Credential> CredentialOf(const SecretBytes& value, std::string_view what) {
-  WipedObject doc;
-  RETURN_IF_ERROR(doc.Parse(value.Reveal(), what));
-  Credential cred;
-  cred.username = doc.String("username");
-  const json::value* p = doc.object().if_contains("password");
-  if (cred.username.empty() || p == nullptr || !p->is_string()) {
-    return absl::FailedPreconditionError(
-        rekey::StrCat(what, " lacks a \"username\" or \"password\" string"));
-  }
-  cred.password = SecretBytes(S(p->get_string()));
-  return cred;
-}
-
-absl::StatusOr<Credential> VersionCredential(const std::optional<rotation::VersionView>& v,
-                                             std::string_view what) {
-  if (!v.has_value() || !v->value.has_value()) {
-    return absl::FailedPreconditionError(rekey::StrCat("the ", what, " value is not readable"));
-  }
-  return CredentialOf(*v->value, rekey::StrCat("the ", what, " value"));
-}
-
-absl::StatusOr<absl::Duration> TimeLeft(const Config& c, StepContext& ctx) {
-  const absl::Duration left = ctx.deadline() - ctx.clock().Now();
-  if (left <= absl::ZeroDuration()) {
-    return absl::DeadlineExceededError("the step's deadline passed before reaching the server");
-  }
-  return std::min(c.timeout, left);
 }
 
 absl::StatusOr<std::unique_ptr<PgConnection>> ConnectAs(const Config& c, StepContext& ctx,
@@ -251,25 +144,16 @@ absl::StatusOr<std::unique_ptr<PgConnection>> ConnectAs(const Config& c, StepCon
   o.sslrootcert = c.sslrootcert;
   o.user = user;
   o.password = password.Reveal();
-  ASSIGN_OR_RETURN(o.timeout, TimeLeft(c, ctx));
+  ASSIGN_OR_RETURN(o.timeout, TimeLeft(ctx, c.timeout, "the server"));
   return PgConnection::Connect(o);
 }
 
 // Connects with the admin credential of params.admin_secret.
 absl::StatusOr<std::unique_ptr<PgConnection>> ConnectAdmin(const Config& c, StepContext& ctx) {
-  absl::StatusOr<SecretBytes> raw = ctx.ReadSecret(c.admin_secret);
-  if (!raw.ok()) {
-    return absl::FailedPreconditionError(rekey::StrCat(
-        "cannot read the admin credential \"", c.admin_secret, "\": ", raw.status().message()));
-  }
-  ASSIGN_OR_RETURN(Credential admin, CredentialOf(*raw, rekey::StrCat("the admin credential \"",
-                                                                      c.admin_secret, "\"")));
+  ASSIGN_OR_RETURN(Credential admin, AdminCredential(ctx, c.admin_secret));
   absl::StatusOr<std::unique_ptr<PgConnection>> conn =
       ConnectAs(c, ctx, admin.username, admin.password);
-  if (conn.status().code() == absl::StatusCode::kUnauthenticated) {
-    return absl::PermissionDeniedError(rekey::StrCat("the admin credential \"", c.admin_secret,
-                                                     "\" was refused: ", conn.status().message()));
-  }
+  RETURN_IF_ERROR(AdminConnectStatus(c.admin_secret, conn.status()));
   return conn;
 }
 
@@ -337,7 +221,7 @@ std::vector<std::string> SetStatements(const Config& c) {
 
 std::vector<std::string> RevokeStatements(const Config& c) {
   if (!c.revoke_statements.empty()) return c.revoke_statements;
-  if (c.revoke_mode == RevokeMode::kNoLogin) return {"ALTER ROLE {{name}} WITH NOLOGIN"};
+  if (c.revoke_mode == RevokeMode::kDisable) return {"ALTER ROLE {{name}} WITH NOLOGIN"};
   return {"ALTER ROLE {{name}} WITH PASSWORD {{password}}"};
 }
 
@@ -391,29 +275,7 @@ absl::StatusOr<std::unique_ptr<PgConnection>> ConnectSelf(
                     c.username, "\" was accepted: ", last.message()));
 }
 
-}  // namespace
-
-std::vector<Problem> PostgresRotator::Validate(const json::object& params) const {
-  std::vector<Problem> problems;
-  ParseConfig(params, &problems);
-  return problems;
-}
-
-std::vector<rotation::Reference> PostgresRotator::References(const json::object& params) const {
-  std::vector<rotation::Reference> refs;
-  AddReference(params, "admin_secret", "secret/data/", "", {"read"}, &refs);
-  return refs;
-}
-
-std::string PostgresRotator::TargetKey(const json::object& params) const {
-  std::vector<Problem> problems;
-  Config c = ParseConfig(params, &problems);
-  if (c.host.empty()) return "";
-  return rekey::StrCat("postgres://", c.host, ":", c.port);
-}
-
-absl::Status PostgresRotator::Check(StepContext& ctx) {
-  ASSIGN_OR_RETURN(Config c, ConfigOf(ctx));
+absl::Status Check(const Config& c, StepContext& ctx) {
   RETURN_IF_ERROR(ctx.Generate().status());
   if (c.admin_secret.empty()) {
     ASSIGN_OR_RETURN(Credential cur, VersionCredential(ctx.current(), "current"));
@@ -447,39 +309,19 @@ absl::Status PostgresRotator::Check(StepContext& ctx) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<SecretBytes> PostgresRotator::Create(StepContext& ctx) {
-  ASSIGN_OR_RETURN(Config c, ConfigOf(ctx));
-  WipedObject doc;
-  if (ctx.current().has_value() && ctx.current()->value.has_value()) {
-    RETURN_IF_ERROR(doc.Parse(ctx.current()->value->Reveal(), "the current value"));
-  }
-  std::string user = c.username;
-  if (c.alternating) {
-    const bool has_current = ctx.current().has_value();
-    user = !has_current                           ? c.users[0]
-           : doc.String("username") == c.users[1] ? c.users[0]
-                                                  : c.users[1];
-  }
-  ASSIGN_OR_RETURN(SecretBytes password, ctx.Generate());
-  json::object& o = doc.object();
-  if (json::value* old = o.if_contains("password")) WipeJsonStrings(*old);
-  o["username"] = J(user);
-  o["password"] = J(password.Reveal());
-  o["host"] = J(c.host);
-  o["port"] = c.port;
-  o["database"] = J(c.database);
-  std::string text = json::serialize(o);
+absl::StatusOr<SecretBytes> Create(const Config& c, StepContext& ctx) {
+  std::string user;
+  ASSIGN_OR_RETURN(SecretBytes value,
+                   NewCredentialValue(ctx, c, {{"database", c.database}}, &user));
   ctx.state()["user"] = user;
-  return SecretBytes::TakeFrom(text);
+  return value;
 }
 
-absl::Status PostgresRotator::Set(StepContext& ctx) {
-  ASSIGN_OR_RETURN(Config c, ConfigOf(ctx));
+absl::Status Set(const Config& c, StepContext& ctx) {
   ASSIGN_OR_RETURN(Credential pending, VersionCredential(ctx.pending(), "pending"));
   std::unique_ptr<PgConnection> conn;
   if (c.admin_secret.empty()) {
-    std::optional<Credential> cur;
-    if (auto cr = VersionCredential(ctx.current(), "current"); cr.ok()) cur = std::move(*cr);
+    std::optional<Credential> cur = ReadableCredential(ctx.current());
     ASSIGN_OR_RETURN(conn,
                      ConnectSelf(c, ctx, {cur ? &cur->password : nullptr, &pending.password}));
   } else {
@@ -498,25 +340,14 @@ absl::Status PostgresRotator::Set(StepContext& ctx) {
   return absl::OkStatus();
 }
 
-absl::Status PostgresRotator::Test(StepContext& ctx) {
-  ASSIGN_OR_RETURN(Config c, ConfigOf(ctx));
-  ASSIGN_OR_RETURN(Credential pending, VersionCredential(ctx.pending(), "pending"));
-  absl::StatusOr<std::unique_ptr<PgConnection>> conn =
-      ConnectAs(c, ctx, pending.username, pending.password);
-  if (conn.status().code() == absl::StatusCode::kUnauthenticated) {
-    return absl::FailedPreconditionError(
-        rekey::StrCat("the new password of role \"", pending.username,
-                      "\" was refused: ", conn.status().message()));
-  }
-  RETURN_IF_ERROR(conn.status());
-  RETURN_IF_ERROR((*conn)->Exec(c.verify_query));
-  ctx.log().Info(rekey::StrCat("role \"", pending.username, "\" logged in to ", TargetOf(c),
-                               " and ran the verify query"));
-  return absl::OkStatus();
+absl::Status Test(const Config& c, StepContext& ctx) {
+  return LogInAndVerify(ctx, c, "role", c.verify_query,
+                        [&](const std::string& user, const SecretBytes& password) {
+                          return ConnectAs(c, ctx, user, password);
+                        });
 }
 
-absl::Status PostgresRotator::Revoke(StepContext& ctx) {
-  ASSIGN_OR_RETURN(Config c, ConfigOf(ctx));
+absl::Status Revoke(const Config& c, StepContext& ctx) {
   if (!c.alternating) {
     ctx.log().Info("single-user: the previous password stopped working at set; nothing to revoke");
     return absl::OkStatus();
@@ -537,17 +368,15 @@ absl::Status PostgresRotator::Revoke(StepContext& ctx) {
   ctx.log().Info(rekey::StrCat(
       "revoked role \"", previous.username, "\" on ", TargetOf(c),
       c.revoke_statements.empty()
-          ? (c.revoke_mode == RevokeMode::kNoLogin ? " (NOLOGIN)" : " (random password)")
+          ? (c.revoke_mode == RevokeMode::kDisable ? " (NOLOGIN)" : " (random password)")
           : " (revoke_statements)"));
   return absl::OkStatus();
 }
 
-absl::Status PostgresRotator::Rollback(StepContext& ctx) {
-  ASSIGN_OR_RETURN(Config c, ConfigOf(ctx));
+absl::Status Rollback(const Config& c, StepContext& ctx) {
   if (!ctx.pending().has_value()) return absl::OkStatus();  // create failed: nothing was set
   ASSIGN_OR_RETURN(Credential pending, VersionCredential(ctx.pending(), "pending"));
-  std::optional<Credential> cur;
-  if (auto cr = VersionCredential(ctx.current(), "current"); cr.ok()) cur = std::move(*cr);
+  std::optional<Credential> cur = ReadableCredential(ctx.current());
   if (c.alternating) {
     if (cur.has_value() && cur->username == pending.username) {
       ctx.log().Warn(rekey::StrCat("role \"", pending.username,
@@ -581,8 +410,10 @@ absl::Status PostgresRotator::Rollback(StepContext& ctx) {
   return absl::OkStatus();
 }
 
+}  // namespace
+
 absl::Status RegisterPostgresRotator(rotation::RotatorRegistry& registry) {
-  return registry.Register("postgres", std::make_unique<PostgresRotator>());
+  return RegisterDbRotator(registry, "postgres", Check, Create, Set, Test, Revoke, Rollback);
 }
 
 }  // namespace rekey::rotators::postgres

@@ -4,17 +4,13 @@
 #ifndef REKEY_ROTATORS_POSTGRES_POSTGRES_ROTATOR_H_
 #define REKEY_ROTATORS_POSTGRES_POSTGRES_ROTATOR_H_
 
-#include <boost/json/object.hpp>
-#include <string>
-#include <vector>
-
 #include "absl/status/status.h"
-#include "absl/status/statusor.h"
 #include "rotation/registry.h"
-#include "rotation/rotator.h"
 
 namespace rekey::rotators::postgres {
 
+// Registers the rotator as "postgres"; its TargetKey is "postgres://host:port".
+//
 // Thread-safe and stateless between calls: every step opens its own connection (libpq, blocking;
 // the engine runs steps on worker threads) with a connect timeout and a statement_timeout of
 // min(params.statement_timeout, time left before the step's deadline).
@@ -27,22 +23,6 @@ namespace rekey::rotators::postgres {
 // missing → kFailedPrecondition, refused or lacking privileges → kPermissionDenied; the new
 // password refused at `test` or rejected by the server → kFailedPrecondition / kInvalidArgument
 // (the engine rolls back and retries with a new value).
-class PostgresRotator final : public rotation::Rotator {
- public:
-  std::vector<rotation::Problem> Validate(const boost::json::object& params) const override;
-  // "postgres://host:port".
-  std::string TargetKey(const boost::json::object& params) const override;
-  std::vector<rotation::Reference> References(const boost::json::object& params) const override;
-
-  absl::Status Check(rotation::StepContext& ctx) override;
-  absl::StatusOr<SecretBytes> Create(rotation::StepContext& ctx) override;
-  absl::Status Set(rotation::StepContext& ctx) override;
-  absl::Status Test(rotation::StepContext& ctx) override;
-  absl::Status Revoke(rotation::StepContext& ctx) override;
-  absl::Status Rollback(rotation::StepContext& ctx) override;
-};
-
-// Registers PostgresRotator as "postgres".
 absl::Status RegisterPostgresRotator(rotation::RotatorRegistry& registry);
 
 }  // namespace rekey::rotators::postgres

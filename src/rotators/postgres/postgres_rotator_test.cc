@@ -17,21 +17,20 @@
 #include "core/testing/status_matchers.h"
 #include "rotation/testing/fake_step_context.h"
 #include "rotators/postgres/pg_client.h"
+#include "rotators/testing/db_rotator_fixture.h"
 #include "rotators/testing/json_helpers.h"
-#include "rotators/testing/services.h"
 
 namespace rekey::rotators::postgres {
 namespace {
 
 namespace json = boost::json;
-using ::rekey::rotation::Problem;
 using ::rekey::rotation::Step;
 using ::rekey::rotation::testing::FakeStepContext;
 using ::rekey::rotators::testing::Cred;
 using ::rekey::rotators::testing::Field;
 using ::rekey::rotators::testing::Fields;
 using ::rekey::rotators::testing::Obj;
-using ::rekey::testing::IsOk;
+using ::rekey::rotators::testing::RegisteredRotator;
 using ::rekey::testing::StatusIs;
 using ::testing::HasSubstr;
 using ::testing::Not;
@@ -40,24 +39,17 @@ constexpr char kAdminPath[] = "ops/pg-admin";
 // A password with every character that breaks naive quoting.
 constexpr char kOddPassword[] = "p'w\"d\\ $$x;-- {{name}} é";
 
-class PostgresRotatorTest : public ::testing::Test {
+class PostgresRotatorTest : public testing::DbRotatorTest {
  protected:
+  PostgresRotatorTest()
+      : DbRotatorTest(RegisterPostgresRotator, "postgres", testing::kPostgres, kAdminPath,
+                      {"SCRAM-SHA-256$"}) {}
+
   void SetUp() override {
-    if (testing::ServicesDisabled()) {
-      GTEST_SKIP() << "REKEY_NO_SERVICES=1: skipping a test that needs a real PostgreSQL";
-    }
-    absl::StatusOr<testing::ServiceEnv> env = testing::StartService("postgres");
-    ASSERT_TRUE(env.ok()) << env.status();
-    env_ = *env;
-    port_ = std::stoi(testing::Var(env_, "REKEY_PG_PORT"));
-    admin_user_ = testing::Var(env_, "REKEY_PG_ADMIN_USER");
-    admin_password_ = testing::Var(env_, "REKEY_PG_ADMIN_PASSWORD");
-    ASSERT_FALSE(admin_password_.empty()) << "the services env file has no admin password";
+    DbRotatorTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
     // Role names unique per process and test: ctest runs test cases in parallel.
-    const std::string test = ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    suffix_ = rekey::StrCat(getpid(), "_", test.substr(0, 20));
-    ctx_.SetSecret(kAdminPath, Cred(admin_user_, admin_password_));
-    ctx_.set_deadline(absl::InfiniteFuture());
+    suffix_ = rekey::StrCat(getpid(), "_", TestName(20));
     ASSERT_OK_AND_ASSIGN(admin_, Connect(admin_user_, admin_password_));
   }
 
@@ -106,67 +98,49 @@ class PostgresRotatorTest : public ::testing::Test {
     return p;
   }
 
-  // Runs create and stores the result as the pending version.
-  void CreatePending(uint64_t number) {
-    ctx_.set_step(Step::kCreate);
-    ASSERT_OK_AND_ASSIGN(SecretBytes value, rotator_.Create(ctx_));
-    ctx_.set_pending(
-        FakeStepContext::MakeVersion(number, rekey::StrCat("v", number), value.Reveal()));
-  }
-
   // After finish: pending becomes current, the old current becomes previous.
   void Promote() {
     ctx_.set_previous(ctx_.current());
     ctx_.set_current(ctx_.pending());
   }
 
-  void ExpectNoSecretsIn(const std::string& text) {
-    EXPECT_THAT(text, Not(HasSubstr(admin_password_)));
-    for (const std::string& g : ctx_.generated()) EXPECT_THAT(text, Not(HasSubstr(g)));
-    EXPECT_THAT(text, Not(HasSubstr("SCRAM-SHA-256$")));
-  }
-
-  testing::ServiceEnv env_;
-  int port_ = 0;
-  std::string admin_user_, admin_password_, suffix_;
+  std::string suffix_;
   std::unique_ptr<PgConnection> admin_;
   std::vector<std::string> created_;
-  FakeStepContext ctx_;
-  PostgresRotator rotator_;
 };
 
 TEST(PostgresRotatorValidateTest, ReportsEveryProblem) {
-  PostgresRotator r;
+  RegisteredRotator r(RegisterPostgresRotator, "postgres");
   json::object p = Obj(R"({"port": 0, "strategy": "both", "sslmode": "maybe", "bogus": 1,
       "set_statements": ["ALTER ROLE {{user}} PASSWORD {{password}}"],
       "statement_timeout": "1ms", "revoke_mode": "drop"})");
   EXPECT_EQ(
-      Fields(r.Validate(p)),
+      Fields(r->Validate(p)),
       (std::set<std::string>{"params.host", "params.username", "params.port", "params.strategy",
                              "params.sslmode", "params.bogus", "params.set_statements",
                              "params.statement_timeout", "params.revoke_mode"}));
 }
 
 TEST(PostgresRotatorValidateTest, AlternatingNeedsAdminSecret) {
-  PostgresRotator r;
+  RegisteredRotator r(RegisterPostgresRotator, "postgres");
   json::object p = Obj(R"({"host": "db", "username": "app", "strategy": "alternating-users"})");
-  EXPECT_EQ(Fields(r.Validate(p)), (std::set<std::string>{"params.admin_secret"}));
+  EXPECT_EQ(Fields(r->Validate(p)), (std::set<std::string>{"params.admin_secret"}));
   p["admin_secret"] = "ops/admin";
-  EXPECT_TRUE(r.Validate(p).empty());
+  EXPECT_TRUE(r->Validate(p).empty());
 }
 
 TEST(PostgresRotatorValidateTest, UsernamesMustDiffer) {
-  PostgresRotator r;
+  RegisteredRotator r(RegisterPostgresRotator, "postgres");
   json::object p = Obj(R"({"host": "db", "username": "app", "strategy": "alternating-users",
       "admin_secret": "a", "usernames": ["x", "x"]})");
-  EXPECT_EQ(Fields(r.Validate(p)), (std::set<std::string>{"params.usernames"}));
+  EXPECT_EQ(Fields(r->Validate(p)), (std::set<std::string>{"params.usernames"}));
 }
 
 TEST(PostgresRotatorValidateTest, TargetKeyIsHostAndPort) {
-  PostgresRotator r;
-  EXPECT_EQ(r.TargetKey(Obj(R"({"host": "db1", "port": 6543, "username": "a"})")),
+  RegisteredRotator r(RegisterPostgresRotator, "postgres");
+  EXPECT_EQ(r->TargetKey(Obj(R"({"host": "db1", "port": 6543, "username": "a"})")),
             "postgres://db1:6543");
-  EXPECT_EQ(r.TargetKey(Obj(R"({"host": "db1", "username": "a"})")), "postgres://db1:5432");
+  EXPECT_EQ(r->TargetKey(Obj(R"({"host": "db1", "username": "a"})")), "postgres://db1:5432");
 }
 
 TEST_F(PostgresRotatorTest, SingleUserSetsTestsAndRollsBack) {

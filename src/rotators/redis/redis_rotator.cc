@@ -4,8 +4,6 @@
 #include <sys/time.h>
 
 #include <algorithm>
-#include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 #include <memory>
 #include <optional>
@@ -15,6 +13,7 @@
 #include "absl/time/time.h"
 #include "core/status_macros.h"
 #include "core/strings.h"
+#include "rotators/common/db_rotator.h"
 #include "rotators/common/params.h"
 
 namespace rekey::rotators::redis {
@@ -25,9 +24,6 @@ using rotation::Problem;
 using rotation::StepContext;
 
 constexpr size_t kMaxMessageChars = 200;
-
-json::string_view J(std::string_view s) { return json::string_view(s.data(), s.size()); }
-std::string_view S(json::string_view s) { return std::string_view(s.data(), s.size()); }
 
 // Replaces each non-empty `redact` string in `text`, flattens and truncates it.
 std::string Redact(std::string text, const std::vector<std::string_view>& redact) {
@@ -43,22 +39,18 @@ std::string Redact(std::string text, const std::vector<std::string_view>& redact
 
 enum class Mode { kAcl, kRequirePass };
 
-struct Config {
-  std::string host;
-  int port = 6379;
+// Single-user: username is the ACL user ("default" in requirepass mode); admin_secret is for acl
+// mode only.
+struct Config : DbParams {
+  Config() : DbParams(6379, absl::Seconds(5)) {}
+  // `params` as a Config, with every problem recorded in `problems`.
+  static Config Parse(const json::object& params, std::vector<Problem>* problems);
+
   Mode mode = Mode::kAcl;
-  std::string username;      // acl mode
-  std::string admin_secret;  // acl mode
   bool acl_save = false;
-  absl::Duration timeout = absl::Seconds(5);
 };
 
-struct Credential {
-  std::string username;
-  SecretBytes password;
-};
-
-Config ParseConfig(const json::object& params, std::vector<Problem>* problems) {
+Config Config::Parse(const json::object& params, std::vector<Problem>* problems) {
   static const std::vector<std::string_view> kKnown = {
       "host", "port", "mode", "username", "admin_secret", "acl_save", "timeout"};
   RejectUnknownParams(params, kKnown, problems);
@@ -119,48 +111,6 @@ Config ParseConfig(const json::object& params, std::vector<Problem>* problems) {
   return c;
 }
 
-absl::StatusOr<Config> ConfigOf(const StepContext& ctx) {
-  std::vector<Problem> problems;
-  Config c = ParseConfig(ctx.params(), &problems);
-  RETURN_IF_ERROR(FirstProblem(problems));
-  return c;
-}
-
-std::string TargetOf(const Config& c) { return rekey::StrCat(c.host, ":", c.port); }
-
-absl::StatusOr<Credential> CredentialOf(const SecretBytes& value, std::string_view what,
-                                        bool need_username) {
-  boost::system::error_code ec;
-  json::value doc = json::parse(J(value.Reveal()), ec);
-  if (ec || !doc.is_object()) {
-    WipeJsonStrings(doc);
-    return absl::FailedPreconditionError(rekey::StrCat(what, " is not a JSON object"));
-  }
-  Credential cred;
-  const json::object& o = doc.get_object();
-  if (const json::value* u = o.if_contains("username"); u != nullptr && u->is_string()) {
-    cred.username = std::string(S(u->get_string()));
-  }
-  const json::value* p = o.if_contains("password");
-  const bool ok = p != nullptr && p->is_string() && (!need_username || !cred.username.empty());
-  if (ok) cred.password = SecretBytes(S(p->get_string()));
-  WipeJsonStrings(doc);
-  if (!ok) {
-    return absl::FailedPreconditionError(
-        rekey::StrCat(what, need_username ? " lacks a \"username\" or \"password\" string"
-                                          : " lacks a \"password\" string"));
-  }
-  return cred;
-}
-
-absl::StatusOr<Credential> VersionCredential(const std::optional<rotation::VersionView>& v,
-                                             std::string_view what) {
-  if (!v.has_value() || !v->value.has_value()) {
-    return absl::FailedPreconditionError(rekey::StrCat("the ", what, " value is not readable"));
-  }
-  return CredentialOf(*v->value, rekey::StrCat("the ", what, " value"), false);
-}
-
 struct ContextDeleter {
   void operator()(redisContext* c) const { redisFree(c); }
 };
@@ -177,10 +127,7 @@ class Connection {
   static absl::StatusOr<std::unique_ptr<Connection>> Open(const Config& c, StepContext& ctx,
                                                           std::string_view user,
                                                           const SecretBytes* password) {
-    absl::Duration timeout = std::min(c.timeout, ctx.deadline() - ctx.clock().Now());
-    if (timeout <= absl::ZeroDuration()) {
-      return absl::DeadlineExceededError("the step's deadline passed before reaching Redis");
-    }
+    ASSIGN_OR_RETURN(const absl::Duration timeout, TimeLeft(ctx, c.timeout, "Redis"));
     const timeval tv = absl::ToTimeval(timeout);
     std::unique_ptr<redisContext, ContextDeleter> rc(
         redisConnectWithTimeout(c.host.c_str(), c.port, tv));
@@ -250,14 +197,7 @@ class Connection {
 };
 
 absl::StatusOr<std::unique_ptr<Connection>> ConnectAdmin(const Config& c, StepContext& ctx) {
-  absl::StatusOr<SecretBytes> raw = ctx.ReadSecret(c.admin_secret);
-  if (!raw.ok()) {
-    return absl::FailedPreconditionError(rekey::StrCat(
-        "cannot read the admin credential \"", c.admin_secret, "\": ", raw.status().message()));
-  }
-  ASSIGN_OR_RETURN(
-      Credential admin,
-      CredentialOf(*raw, rekey::StrCat("the admin credential \"", c.admin_secret, "\""), true));
+  ASSIGN_OR_RETURN(Credential admin, AdminCredential(ctx, c.admin_secret));
   absl::StatusOr<std::unique_ptr<Connection>> conn =
       Connection::Open(c, ctx, admin.username, &admin.password);
   if (conn.status().code() == absl::StatusCode::kUnauthenticated) {
@@ -303,31 +243,11 @@ absl::Status SetUserPassword(Connection& conn, const Config& c, char op,
   return s;
 }
 
-}  // namespace
-
-std::vector<Problem> RedisRotator::Validate(const json::object& params) const {
-  std::vector<Problem> problems;
-  ParseConfig(params, &problems);
-  return problems;
-}
-
-std::vector<rotation::Reference> RedisRotator::References(const json::object& params) const {
-  std::vector<rotation::Reference> refs;
-  AddReference(params, "admin_secret", "secret/data/", "", {"read"}, &refs);
-  return refs;
-}
-
-std::string RedisRotator::TargetKey(const json::object& params) const {
-  std::vector<Problem> problems;
-  Config c = ParseConfig(params, &problems);
-  return c.host.empty() ? "" : rekey::StrCat("redis://", c.host, ":", c.port);
-}
-
-absl::Status RedisRotator::Check(StepContext& ctx) {
-  ASSIGN_OR_RETURN(Config c, ConfigOf(ctx));
+absl::Status Check(const Config& c, StepContext& ctx) {
   RETURN_IF_ERROR(ctx.Generate().status());
   if (c.mode == Mode::kRequirePass) {
-    ASSIGN_OR_RETURN(Credential cur, VersionCredential(ctx.current(), "current"));
+    ASSIGN_OR_RETURN(Credential cur,
+                     VersionCredential(ctx.current(), "current", Username::kOptional));
     ASSIGN_OR_RETURN(auto conn, ConnectWithAny(c, ctx, {&cur.password}));
     ctx.log().Info(rekey::StrCat("reached Redis at ", TargetOf(c), " with the current password"));
     return absl::OkStatus();
@@ -339,39 +259,15 @@ absl::Status RedisRotator::Check(StepContext& ctx) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<SecretBytes> RedisRotator::Create(StepContext& ctx) {
-  ASSIGN_OR_RETURN(Config c, ConfigOf(ctx));
-  json::value doc = json::object();
-  if (ctx.current().has_value() && ctx.current()->value.has_value()) {
-    boost::system::error_code ec;
-    doc = json::parse(J(ctx.current()->value->Reveal()), ec);
-    if (ec || !doc.is_object()) {
-      WipeJsonStrings(doc);
-      return absl::FailedPreconditionError("the current value is not a JSON object");
-    }
-  }
-  absl::StatusOr<SecretBytes> password = ctx.Generate();
-  if (!password.ok()) {
-    WipeJsonStrings(doc);
-    return password.status();
-  }
-  json::object& o = doc.get_object();
-  if (json::value* old = o.if_contains("password")) WipeJsonStrings(*old);
-  o["username"] = J(c.username);
-  o["password"] = J(password->Reveal());
-  o["host"] = J(c.host);
-  o["port"] = c.port;
-  std::string text = json::serialize(o);
-  WipeJsonStrings(doc);
-  return SecretBytes::TakeFrom(text);
+absl::StatusOr<SecretBytes> Create(const Config& c, StepContext& ctx) {
+  return NewCredentialValue(ctx, c);
 }
 
-absl::Status RedisRotator::Set(StepContext& ctx) {
-  ASSIGN_OR_RETURN(Config c, ConfigOf(ctx));
-  ASSIGN_OR_RETURN(Credential pending, VersionCredential(ctx.pending(), "pending"));
+absl::Status Set(const Config& c, StepContext& ctx) {
+  ASSIGN_OR_RETURN(Credential pending,
+                   VersionCredential(ctx.pending(), "pending", Username::kOptional));
   if (c.mode == Mode::kRequirePass) {
-    std::optional<Credential> cur;
-    if (auto cr = VersionCredential(ctx.current(), "current"); cr.ok()) cur = std::move(*cr);
+    std::optional<Credential> cur = ReadableCredential(ctx.current(), Username::kOptional);
     ASSIGN_OR_RETURN(auto conn,
                      ConnectWithAny(c, ctx, {cur ? &cur->password : nullptr, &pending.password}));
     RETURN_IF_ERROR(
@@ -388,9 +284,9 @@ absl::Status RedisRotator::Set(StepContext& ctx) {
   return absl::OkStatus();
 }
 
-absl::Status RedisRotator::Test(StepContext& ctx) {
-  ASSIGN_OR_RETURN(Config c, ConfigOf(ctx));
-  ASSIGN_OR_RETURN(Credential pending, VersionCredential(ctx.pending(), "pending"));
+absl::Status Test(const Config& c, StepContext& ctx) {
+  ASSIGN_OR_RETURN(Credential pending,
+                   VersionCredential(ctx.pending(), "pending", Username::kOptional));
   absl::StatusOr<std::unique_ptr<Connection>> conn = Connection::Open(
       c, ctx, c.mode == Mode::kAcl ? std::string_view(c.username) : "", &pending.password);
   if (conn.status().code() == absl::StatusCode::kUnauthenticated) {
@@ -403,14 +299,15 @@ absl::Status RedisRotator::Test(StepContext& ctx) {
   return absl::OkStatus();
 }
 
-absl::Status RedisRotator::Revoke(StepContext& ctx) {
-  ASSIGN_OR_RETURN(Config c, ConfigOf(ctx));
+absl::Status Revoke(const Config& c, StepContext& ctx) {
   if (c.mode == Mode::kRequirePass) {
     ctx.log().Info("requirepass: the old password stopped working at set; nothing to revoke");
     return absl::OkStatus();
   }
-  ASSIGN_OR_RETURN(Credential previous, VersionCredential(ctx.previous(), "previous"));
-  ASSIGN_OR_RETURN(Credential live, VersionCredential(ctx.current(), "current"));
+  ASSIGN_OR_RETURN(Credential previous,
+                   VersionCredential(ctx.previous(), "previous", Username::kOptional));
+  ASSIGN_OR_RETURN(Credential live,
+                   VersionCredential(ctx.current(), "current", Username::kOptional));
   if (live.password == previous.password) {
     ctx.log().Warn("the previous password equals the current one; not removing it");
     return absl::OkStatus();
@@ -422,12 +319,11 @@ absl::Status RedisRotator::Revoke(StepContext& ctx) {
   return absl::OkStatus();
 }
 
-absl::Status RedisRotator::Rollback(StepContext& ctx) {
-  ASSIGN_OR_RETURN(Config c, ConfigOf(ctx));
+absl::Status Rollback(const Config& c, StepContext& ctx) {
   if (!ctx.pending().has_value()) return absl::OkStatus();
-  ASSIGN_OR_RETURN(Credential pending, VersionCredential(ctx.pending(), "pending"));
-  std::optional<Credential> cur;
-  if (auto cr = VersionCredential(ctx.current(), "current"); cr.ok()) cur = std::move(*cr);
+  ASSIGN_OR_RETURN(Credential pending,
+                   VersionCredential(ctx.pending(), "pending", Username::kOptional));
+  std::optional<Credential> cur = ReadableCredential(ctx.current(), Username::kOptional);
   if (cur.has_value() && cur->password == pending.password) return absl::OkStatus();
   if (c.mode == Mode::kRequirePass) {
     if (!cur.has_value()) {
@@ -447,8 +343,10 @@ absl::Status RedisRotator::Rollback(StepContext& ctx) {
   return absl::OkStatus();
 }
 
+}  // namespace
+
 absl::Status RegisterRedisRotator(rotation::RotatorRegistry& registry) {
-  return registry.Register("redis", std::make_unique<RedisRotator>());
+  return RegisterDbRotator(registry, "redis", Check, Create, Set, Test, Revoke, Rollback);
 }
 
 }  // namespace rekey::rotators::redis

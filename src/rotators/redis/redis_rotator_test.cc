@@ -17,20 +17,20 @@
 #include "core/strings.h"
 #include "core/testing/status_matchers.h"
 #include "rotation/testing/fake_step_context.h"
+#include "rotators/testing/db_rotator_fixture.h"
 #include "rotators/testing/json_helpers.h"
-#include "rotators/testing/services.h"
 
 namespace rekey::rotators::redis {
 namespace {
 
 namespace json = boost::json;
-using ::rekey::rotation::Problem;
 using ::rekey::rotation::Step;
 using ::rekey::rotation::testing::FakeStepContext;
 using ::rekey::rotators::testing::Cred;
 using ::rekey::rotators::testing::Field;
 using ::rekey::rotators::testing::Fields;
 using ::rekey::rotators::testing::Obj;
+using ::rekey::rotators::testing::RegisteredRotator;
 using ::rekey::testing::StatusIs;
 using ::testing::HasSubstr;
 using ::testing::Not;
@@ -38,22 +38,15 @@ using ::testing::Not;
 constexpr char kAdminPath[] = "ops/redis-admin";
 constexpr char kOddPassword[] = "p'w\"d\\ $x >< ~* {{name}} é";
 
-class RedisRotatorTest : public ::testing::Test {
+class RedisRotatorTest : public testing::DbRotatorTest {
  protected:
+  RedisRotatorTest()
+      : DbRotatorTest(RegisterRedisRotator, "redis", testing::kRedis, kAdminPath, {kOddPassword}) {}
+
   void SetUp() override {
-    if (testing::ServicesDisabled()) {
-      GTEST_SKIP() << "REKEY_NO_SERVICES=1: skipping a test that needs a real redis-server";
-    }
-    absl::StatusOr<testing::ServiceEnv> env = testing::StartService("redis");
-    ASSERT_TRUE(env.ok()) << env.status();
-    port_ = std::stoi(testing::Var(*env, "REKEY_REDIS_PORT"));
-    admin_user_ = testing::Var(*env, "REKEY_REDIS_ADMIN_USER");
-    admin_password_ = testing::Var(*env, "REKEY_REDIS_ADMIN_PASSWORD");
-    ASSERT_FALSE(admin_password_.empty()) << "the services env file has no admin password";
-    const std::string test = ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    user_ = rekey::StrCat("app:'\"", getpid(), "_", test.substr(0, 24));
-    ctx_.SetSecret(kAdminPath, Cred(admin_user_, admin_password_));
-    ctx_.set_deadline(absl::InfiniteFuture());
+    DbRotatorTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    user_ = rekey::StrCat("app:'\"", getpid(), "_", TestName(24));
     json::object p;
     p["host"] = "127.0.0.1";
     p["port"] = port_;
@@ -111,35 +104,19 @@ class RedisRotatorTest : public ::testing::Test {
         AdminCommand({"ACL", "SETUSER", user_, "reset", "on", ">" + password, "~*", "+@all"}));
   }
 
-  void CreatePending(uint64_t number) {
-    ctx_.set_step(Step::kCreate);
-    ASSERT_OK_AND_ASSIGN(SecretBytes value, rotator_.Create(ctx_));
-    ctx_.set_pending(
-        FakeStepContext::MakeVersion(number, rekey::StrCat("v", number), value.Reveal()));
-  }
-
-  void ExpectNoSecretsIn(const std::string& text) {
-    EXPECT_THAT(text, Not(HasSubstr(admin_password_)));
-    EXPECT_THAT(text, Not(HasSubstr(kOddPassword)));
-    for (const std::string& g : ctx_.generated()) EXPECT_THAT(text, Not(HasSubstr(g)));
-  }
-
-  int port_ = 0;
-  std::string admin_user_, admin_password_, user_;
-  FakeStepContext ctx_;
-  RedisRotator rotator_;
+  std::string user_;
 };
 
 TEST(RedisRotatorValidateTest, ReportsEveryProblem) {
-  RedisRotator r;
-  EXPECT_EQ(Fields(r.Validate(Obj(R"({"port": 70000, "mode": "x", "bogus": true,
+  RegisteredRotator r(RegisterRedisRotator, "redis");
+  EXPECT_EQ(Fields(r->Validate(Obj(R"({"port": 70000, "mode": "x", "bogus": true,
                                       "timeout": "1h"})"))),
             (std::set<std::string>{"params.host", "params.port", "params.mode", "params.bogus",
                                    "params.timeout", "params.username", "params.admin_secret"}));
-  EXPECT_EQ(Fields(r.Validate(Obj(R"({"host": "r", "mode": "requirepass", "username": "u"})"))),
+  EXPECT_EQ(Fields(r->Validate(Obj(R"({"host": "r", "mode": "requirepass", "username": "u"})"))),
             (std::set<std::string>{"params.username"}));
-  EXPECT_TRUE(r.Validate(Obj(R"({"host": "r", "username": "u", "admin_secret": "a"})")).empty());
-  EXPECT_EQ(r.TargetKey(Obj(R"({"host": "r1", "username": "u"})")), "redis://r1:6379");
+  EXPECT_TRUE(r->Validate(Obj(R"({"host": "r", "username": "u", "admin_secret": "a"})")).empty());
+  EXPECT_EQ(r->TargetKey(Obj(R"({"host": "r1", "username": "u"})")), "redis://r1:6379");
 }
 
 TEST_F(RedisRotatorTest, AclRotationKeepsBothPasswordsUntilRevoke) {
