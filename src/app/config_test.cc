@@ -2,6 +2,7 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <fstream>
 
@@ -13,8 +14,11 @@ namespace {
 using ::rekey::testing::StatusIs;
 using ::testing::HasSubstr;
 
+// A file of its own per test and process: ctest runs these tests in parallel processes.
 std::string WriteFile(const std::string& text) {
-  std::string path = ::testing::TempDir() + "rekey-config-test.yaml";
+  const ::testing::TestInfo* test = ::testing::UnitTest::GetInstance()->current_test_info();
+  std::string path = ::testing::TempDir() + "rekey-config-test-" + std::to_string(::getpid()) +
+                     "-" + (test != nullptr ? test->name() : "none") + ".yaml";
   std::ofstream(path) << text;
   return path;
 }

@@ -4,6 +4,7 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <boost/json.hpp>
 #include <cstdio>
@@ -180,7 +181,10 @@ class AcmeTestStepTest : public AcmeRotatorTest {
         "allow_subdomains": true, "allow_bare_domains": true, "allow_wildcard_certificates": true,
         "key_type": "ec", "max_ttl": "2160h"})"))
                   .status());
-    bundle_path_ = ::testing::TempDir() + "acme_rotator_test_bundle.pem";
+    // One file per process and test: ctest runs the tests in parallel processes.
+    bundle_path_ =
+        rekey::StrCat(::testing::TempDir(), "acme_rotator_test_bundle-", ::getpid(), "-",
+                      ::testing::UnitTest::GetInstance()->current_test_info()->name(), ".pem");
     std::ofstream(bundle_path_) << ca_.CaChainPem().value();
     json::object params = Obj(kParams);
     params["domains"] = json::array{"www.example.com", "example.com"};
