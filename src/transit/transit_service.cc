@@ -580,11 +580,11 @@ absl::StatusOr<std::vector<absl::StatusOr<Ciphertext>>> TransitService::Encrypt(
   const KeyPolicy& p = *got->policy;
   std::vector<absl::StatusOr<uint32_t>> versions;
   for (const EncryptItem& item : items) {
-    versions.push_back(SupportsEncryption(p.type)
-                           ? ResolveEncryptionVersion(p, item.key_version)
-                           : absl::StatusOr<uint32_t>(absl::InvalidArgumentError(
-                                 rekey::StrCat("message encryption not supported for key type ",
-                                               KeyTypeName(p.type)))));
+    versions.push_back(
+        SupportsEncryption(p.type)
+            ? ResolveEncryptionVersion(p, item.key_version)
+            : absl::StatusOr<uint32_t>(absl::InvalidArgumentError(rekey::StrCat(
+                  "message encryption not supported for key type ", KeyTypeName(p.type)))));
   }
   return EncryptResolved(*got->entry, name, p, versions, [&](size_t i) {
     const EncryptItem& item = items[i];
