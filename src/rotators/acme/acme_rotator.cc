@@ -116,37 +116,6 @@ struct Config {
   bool revoke_on_retire = false;
 };
 
-// A list param: a JSON array of strings or a comma-separated string.
-std::vector<std::string> ListParam(const json::object& params, std::string_view name,
-                                   std::vector<Problem>* problems) {
-  std::vector<std::string> out;
-  const json::value* v = params.if_contains(J(name));
-  if (v == nullptr) return out;
-  if (v->is_string()) {
-    for (absl::string_view part : absl::StrSplit(ToAbsl(S(v->get_string())), ',')) {
-      part = absl::StripAsciiWhitespace(part);
-      if (!part.empty()) out.emplace_back(part);
-    }
-  } else if (v->is_array() && std::all_of(v->get_array().begin(), v->get_array().end(),
-                                          [](const json::value& e) { return e.is_string(); })) {
-    for (const json::value& e : v->get_array()) out.emplace_back(S(e.get_string()));
-  } else {
-    AddProblem(problems, name, "must be a list of strings or a comma-separated string");
-  }
-  return out;
-}
-
-void BoolParam(const json::object& params, std::string_view name, std::vector<Problem>* problems,
-               bool& out) {
-  if (const json::value* v = params.if_contains(J(name))) {
-    if (v->is_bool()) {
-      out = v->get_bool();
-    } else {
-      AddProblem(problems, name, "must be true or false");
-    }
-  }
-}
-
 void DurationParam(const json::object& params, std::string_view name, absl::Duration min,
                    absl::Duration max, std::vector<Problem>* problems, absl::Duration& out) {
   if (auto t = StringParam(params, name, problems)) {

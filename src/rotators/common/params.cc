@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_split.h"
 #include "core/secret_bytes.h"
 #include "core/strings.h"
 
@@ -56,6 +58,39 @@ void HostPortParams(const json::object& params, std::vector<rotation::Problem>* 
       AddProblem(problems, "port", "must be an integer in 1..65535");
     } else {
       port = static_cast<int>(v->get_int64());
+    }
+  }
+}
+
+std::vector<std::string> ListParam(const json::object& params, std::string_view name,
+                                   std::vector<rotation::Problem>* problems, size_t max_entries) {
+  std::vector<std::string> out;
+  const json::value* v = params.if_contains(J(name));
+  if (v == nullptr) return out;
+  if (v->is_string()) {
+    for (absl::string_view part : absl::StrSplit(ToAbsl(S(v->get_string())), ',')) {
+      part = absl::StripAsciiWhitespace(part);
+      if (!part.empty()) out.emplace_back(part);
+    }
+  } else if (v->is_array() && std::all_of(v->get_array().begin(), v->get_array().end(),
+                                          [](const json::value& e) { return e.is_string(); })) {
+    for (const json::value& e : v->get_array()) out.emplace_back(S(e.get_string()));
+  } else {
+    AddProblem(problems, name, "must be a list of strings or a comma-separated string");
+  }
+  if (max_entries > 0 && out.size() > max_entries) {
+    AddProblem(problems, name, rekey::StrCat("must have at most ", max_entries, " entries"));
+  }
+  return out;
+}
+
+void BoolParam(const json::object& params, std::string_view name,
+               std::vector<rotation::Problem>* problems, bool& out) {
+  if (const json::value* v = params.if_contains(J(name))) {
+    if (v->is_bool()) {
+      out = v->get_bool();
+    } else {
+      AddProblem(problems, name, "must be true or false");
     }
   }
 }

@@ -29,6 +29,14 @@ std::optional<std::string> StringParam(const boost::json::object& params, std::s
 // 65535, optional) into `port`.
 void HostPortParams(const boost::json::object& params, std::vector<rotation::Problem>* problems,
                     std::string& host, int& port);
+// params[name] as a list: a JSON array of strings or a comma-separated string (entries trimmed,
+// empty ones dropped). At most `max_entries` entries (0 = no limit); a problem otherwise.
+std::vector<std::string> ListParam(const boost::json::object& params, std::string_view name,
+                                   std::vector<rotation::Problem>* problems,
+                                   size_t max_entries = 0);
+// params[name] as true/false into `out`, when present.
+void BoolParam(const boost::json::object& params, std::string_view name,
+               std::vector<rotation::Problem>* problems, bool& out);
 // params[name] as a duration ("10s") from 1 s to 10 min into `out`, when present.
 void TimeoutParam(const boost::json::object& params, std::string_view name,
                   std::vector<rotation::Problem>* problems, absl::Duration& out);

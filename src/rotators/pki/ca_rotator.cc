@@ -58,13 +58,7 @@ Params ParseParams(const json::object& params, std::vector<Problem>* problems) {
       AddProblem(problems, "name_prefix", "must be 1 to 32 of [A-Za-z0-9_-]");
     }
   }
-  if (const json::value* f = params.if_contains("force_retire")) {
-    if (f->is_bool()) {
-      p.force_retire = f->as_bool();
-    } else {
-      AddProblem(problems, "force_retire", "must be true or false");
-    }
-  }
+  BoolParam(params, "force_retire", problems, p.force_retire);
   return p;
 }
 

@@ -28,7 +28,6 @@ using rotation::StepContext;
 constexpr char kPendingSerial[] = "pending_serial";
 
 json::string_view J(std::string_view s) { return json::string_view(s.data(), s.size()); }
-std::string_view S(json::string_view s) { return std::string_view(s.data(), s.size()); }
 
 struct Config {
   std::string role;
@@ -38,27 +37,6 @@ struct Config {
   absl::Duration ttl = absl::ZeroDuration();
   bool revoke_on_retire = false;
 };
-
-// A list param: a JSON array of strings or a comma-separated string.
-std::vector<std::string> ListParam(const json::object& params, std::string_view name,
-                                   std::vector<Problem>* problems) {
-  std::vector<std::string> out;
-  const json::value* v = params.if_contains(J(name));
-  if (v == nullptr) return out;
-  if (v->is_string()) {
-    for (absl::string_view part : absl::StrSplit(ToAbsl(S(v->get_string())), ',')) {
-      part = absl::StripAsciiWhitespace(part);
-      if (!part.empty()) out.emplace_back(part);
-    }
-  } else if (v->is_array() && std::all_of(v->get_array().begin(), v->get_array().end(),
-                                          [](const json::value& e) { return e.is_string(); })) {
-    for (const json::value& e : v->get_array()) out.emplace_back(S(e.get_string()));
-  } else {
-    AddProblem(problems, name, "must be a list of strings or a comma-separated string");
-  }
-  if (out.size() > 100) AddProblem(problems, name, "must have at most 100 entries");
-  return out;
-}
 
 Config ParseConfig(const json::object& params, std::vector<Problem>* problems) {
   static const std::vector<std::string_view> kKnown = {
@@ -75,8 +53,8 @@ Config ParseConfig(const json::object& params, std::vector<Problem>* problems) {
   } else if (!params.contains("common_name") || cn.has_value()) {
     AddProblem(problems, "common_name", "is required");
   }
-  c.alt_names = ListParam(params, "alt_names", problems);
-  c.ip_sans = ListParam(params, "ip_sans", problems);
+  c.alt_names = ListParam(params, "alt_names", problems, 100);
+  c.ip_sans = ListParam(params, "ip_sans", problems, 100);
   for (const std::string& ip : c.ip_sans) {
     if (!ca::IsIpAddress(ip)) {
       AddProblem(problems, "ip_sans", rekey::StrCat("\"", ip.substr(0, 64), "\" is not an IP"));
@@ -90,13 +68,7 @@ Config ParseConfig(const json::object& params, std::vector<Problem>* problems) {
       c.ttl = *ttl;
     }
   }
-  if (const json::value* v = params.if_contains("revoke_on_retire")) {
-    if (!v->is_bool()) {
-      AddProblem(problems, "revoke_on_retire", "must be true or false");
-    } else {
-      c.revoke_on_retire = v->get_bool();
-    }
-  }
+  BoolParam(params, "revoke_on_retire", problems, c.revoke_on_retire);
   return c;
 }
 
