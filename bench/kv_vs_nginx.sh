@@ -128,28 +128,18 @@ if [ "$nginx_only" -eq 0 ]; then
 fi
 
 # --- 4. report ------------------------------------------------------------------------------
-"$PY" - "$tmp" "${fsync_rate:-}" "$strict" "$duration" "${sqlite_rate:-}" <<'PYEOF'
+BENCH_DIR="$here" "$PY" - "$tmp" "${fsync_rate:-}" "$strict" "$duration" "${sqlite_rate:-}" <<'PYEOF'
 import os, re, sys
 
 tmp, fsync_rate, strict, duration = sys.argv[1], sys.argv[2], sys.argv[3] == "1", sys.argv[4]
 sqlite_rate = sys.argv[5] if len(sys.argv) > 5 else ""
-UNIT = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3, "h": 3600e3}
+sys.path.insert(0, os.environ["BENCH_DIR"])
+from wrk_output import parse_wrk  # noqa: E402
+
 
 def parse(name):
-    path = os.path.join(tmp, "wrk-%s.txt" % name)
-    if not os.path.exists(path):
-        return None
-    text = open(path).read()
-    def lat(p):
-        m = re.search(r"^\s*%s%%\s+([\d.]+)(us|ms|s|m|h)\s*$" % p, text, re.M)
-        return float(m.group(1)) * UNIT[m.group(2)] if m else float("nan")
-    rps = re.search(r"^Requests/sec:\s+([\d.]+)", text, re.M)
-    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", text)
-    sock = re.search(r"Socket errors:\s+(.*)", text)
-    total = re.search(r"^\s*(\d+) requests in", text, re.M)
-    return {"rps": float(rps.group(1)) if rps else 0.0, "p50": lat(50), "p99": lat(99),
-            "non2xx": int(non2xx.group(1)) if non2xx else 0,
-            "sock": sock.group(1).strip() if sock else "", "total": int(total.group(1)) if total else 0}
+    return parse_wrk(tmp, name)
+
 
 rows = [("nginx GET 200 B file", parse("nginx")),
         ("rekey KV v2 read", parse("read")),

@@ -135,26 +135,18 @@ kill -TERM "$rekey_pid"; wait "$rekey_pid" 2>/dev/null || true; rekey_pid=""
 uptime | tee "$tmp/uptime-end.txt" >&2
 
 # --- 4. report ------------------------------------------------------------------------------
-"$PY" - "$tmp" "$strict" "$duration" "$BATCH" "$PAYLOAD" "$BIG_BATCH" <<'PYEOF'
+BENCH_DIR="$here" "$PY" - "$tmp" "$strict" "$duration" "$BATCH" "$PAYLOAD" "$BIG_BATCH" <<'PYEOF'
 import os, re, sys
 
 tmp, strict, duration = sys.argv[1], sys.argv[2] == "1", sys.argv[3]
 batch, payload, big_batch = int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
-UNIT = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3, "h": 3600e3}
+sys.path.insert(0, os.environ["BENCH_DIR"])
+from wrk_output import parse_wrk  # noqa: E402
+
 
 def parse(name):
-    path = os.path.join(tmp, "wrk-%s.txt" % name)
-    if not os.path.exists(path):
-        return None
-    text = open(path).read()
-    def lat(p):
-        m = re.search(r"^\s*%s%%\s+([\d.]+)(us|ms|s|m|h)\s*$" % p, text, re.M)
-        return float(m.group(1)) * UNIT[m.group(2)] if m else float("nan")
-    rps = re.search(r"^Requests/sec:\s+([\d.]+)", text, re.M)
-    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", text)
-    sock = re.search(r"Socket errors:\s+(.*)", text)
-    return {"rps": float(rps.group(1)) if rps else 0.0, "p50": lat(50), "p99": lat(99),
-            "non2xx": int(non2xx.group(1)) if non2xx else 0, "sock": sock.group(1).strip() if sock else ""}
+    return parse_wrk(tmp, name)
+
 
 def openssl_columns():
     # Last table of `openssl speed`: "type 16 bytes 64 bytes ... 16384 bytes", then a row
